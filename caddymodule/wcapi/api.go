@@ -1,0 +1,142 @@
+// Package wcapi serves WooCommerce's webhooks REST API (legacy /wc-api/v2|v3
+// and /wp-json/wc/v1|v2|v3) from a webhook store, with WooCommerce's routes,
+// shapes, headers and errors. It holds no Caddy types.
+package wcapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcauth"
+	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
+)
+
+// Store is the webhook storage of one site; *redisstore.Site implements it.
+type Store interface {
+	CreateWebhook(ctx context.Context, w *redisstore.Webhook) error
+	GetWebhook(ctx context.Context, id int64) (*redisstore.Webhook, error)
+	SaveWebhook(ctx context.Context, w *redisstore.Webhook) error
+	DeleteWebhook(ctx context.Context, id int64) (bool, error)
+	ListWebhooks(ctx context.Context, q redisstore.ListQuery) (redisstore.ListResult, error)
+	ListDeliveries(ctx context.Context, webhookID int64) ([]redisstore.Delivery, error)
+	GetDelivery(ctx context.Context, webhookID, deliveryID int64) (*redisstore.Delivery, error)
+}
+
+// Options configure an API.
+type Options struct {
+	// Store holds the site's webhooks. Required.
+	Store Store
+	// Auth judges credentials. Required.
+	Auth wcauth.Authenticator
+	// Location is the site's timezone, used for the local dates of wc/v2 and
+	// wc/v3. Default: UTC.
+	Location *time.Location
+	// HomeURL is the site's home URL without a trailing slash. Default:
+	// derived from each request (scheme and Host).
+	HomeURL string
+	// MaxBodyBytes caps request bodies; larger ones get 413. Default: 1 MiB.
+	MaxBodyBytes int64
+	// Logger receives errors of the store. Default: no logging.
+	Logger *zap.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// API answers the webhooks routes of one site.
+type API struct {
+	opts Options
+}
+
+// New checks the options, fills in defaults and returns the API.
+func New(opts Options) (*API, error) {
+	if opts.Store == nil {
+		return nil, errors.New("wcapi: a store is required")
+	}
+	if opts.Auth == nil {
+		return nil, errors.New("wcapi: an authenticator is required")
+	}
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &API{opts: opts}, nil
+}
+
+// DefaultMaxBodyBytes is the default cap on request bodies (1 MiB).
+const DefaultMaxBodyBytes = 1 << 20
+
+// Serve answers one request that Match accepted. upstream reaches the
+// WordPress site (for `auth upstream`); it may be nil.
+func (a *API) Serve(w http.ResponseWriter, r *http.Request, upstream wcauth.Prober) {
+	c := a.newCall(w, r)
+	c.verdict = a.opts.Auth.Authenticate(r.Context(), wcauth.Request{
+		HTTP:     r,
+		API:      c.api,
+		Method:   c.method,
+		Secure:   r.TLS != nil,
+		HomeURL:  c.home,
+		Query:    c.query,
+		Upstream: upstream,
+	})
+	if c.api == wcauth.REST {
+		a.serveREST(c)
+		return
+	}
+	a.serveLegacy(c)
+}
+
+// newCall works out which API, version and route r addresses.
+func (a *API) newCall(w http.ResponseWriter, r *http.Request) *call {
+	query, _ := parseQuery(r.URL.RawQuery)
+	c := &call{w: w, r: r, query: query, home: a.homeURL(r)}
+	path := r.URL.Path
+	legacy := true
+	switch {
+	case strings.HasPrefix(path, "/wp-json/wc/v"):
+		legacy, c.version, c.route = false, int(path[len("/wp-json/wc/v")]-'0'), path[len("/wp-json/wc/v1"):]
+	case strings.HasPrefix(path, "/wc-api/v"):
+		c.version, c.route = int(path[len("/wc-api/v")]-'0'), path[len("/wc-api/v1"):]
+	default:
+		c.viaQuery = true
+		if route, ok := restRouteParam(r); ok && strings.HasPrefix(route, "/wc/v") {
+			legacy, c.version, c.route = false, int(route[len("/wc/v")]-'0'), route[len("/wc/v1"):]
+		} else {
+			c.version = int(query.Get("wc-api-version")[0] - '0')
+			c.route = query.Get("wc-api-route")
+		}
+	}
+	c.api = wcauth.REST
+	if legacy {
+		c.api = []wcauth.API{wcauth.LegacyV1, wcauth.LegacyV1, wcauth.LegacyV2, wcauth.LegacyV3}[min(max(c.version, 0), 3)]
+	}
+	c.method = effectiveMethod(r, query, legacy)
+	if c.method == http.MethodHead {
+		c.head = true
+	}
+	return c
+}
+
+// homeURL is the configured home URL, or the request's scheme and host.
+func (a *API) homeURL(r *http.Request) string {
+	if a.opts.HomeURL != "" {
+		return a.opts.HomeURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,175 @@
+package integration
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/integration/standin"
+	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore/redistest"
+)
+
+// siteName is the wc_webhooks site every test environment uses.
+const siteName = "shop"
+
+// envOptions shape a test environment. Zero values take the defaults.
+type envOptions struct {
+	Auth     string // "keys" (default) or "upstream"
+	Timezone string // default "UTC"
+	// Extra lines inside both module sites (after wc_webhooks), for example
+	// a `header` directive that marks a config generation.
+	Extra string
+}
+
+// testEnv is one isolated set-up: a redis-server, the stand-in WooCommerce
+// behind an httptest server, and Caddy with three sites on free ports:
+//   - HTTPBase:  http://127.0.0.1:A  wc_webhooks + reverse_proxy
+//   - HTTPSBase: https://127.0.0.1:B wc_webhooks + reverse_proxy (tls cert key)
+//   - PlainBase: http://127.0.0.1:C  reverse_proxy only (the reference)
+type testEnv struct {
+	t        testing.TB
+	opts     envOptions
+	Dir      string
+	RedisURL string
+	Standin  *standin.Server
+	Upstream string // host:port of the stand-in
+
+	admin                          string
+	httpPort, httpsPort, plainPort int
+	globalHTTP, globalHTTPS        int // http_port / https_port (nothing listens there)
+	HTTPBase, HTTPSBase, PlainBase string
+	CertFile, KeyFile              string
+	Pool                           *x509.CertPool
+	Caddy                          *caddyProc
+}
+
+// newEnv starts everything and waits until Caddy serves all three sites.
+func newEnv(t testing.TB, opts envOptions) *testEnv {
+	t.Helper()
+	caddyBinary(t) // fail fast with the build output
+	if opts.Auth == "" {
+		opts.Auth = "keys"
+	}
+	if opts.Timezone == "" {
+		opts.Timezone = "UTC"
+	}
+	e := &testEnv{t: t, opts: opts, Dir: t.TempDir()}
+	e.RedisURL = "redis://" + redistest.Start(t)
+	e.Standin = standin.New()
+	up := httptest.NewServer(e.Standin)
+	t.Cleanup(up.Close)
+	e.Upstream = strings.TrimPrefix(up.URL, "http://")
+	e.CertFile, e.KeyFile, e.Pool = selfSignedCert(t, e.Dir)
+	e.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	e.httpPort, e.httpsPort, e.plainPort = freePort(t), freePort(t), freePort(t)
+	e.globalHTTP, e.globalHTTPS = freePort(t), freePort(t)
+	e.HTTPBase = fmt.Sprintf("http://127.0.0.1:%d", e.httpPort)
+	e.HTTPSBase = fmt.Sprintf("https://127.0.0.1:%d", e.httpsPort)
+	e.PlainBase = fmt.Sprintf("http://127.0.0.1:%d", e.plainPort)
+	e.Caddy = startCaddy(t, e.Dir, e.admin, e.Caddyfile(opts),
+		fmt.Sprintf("127.0.0.1:%d", e.httpPort),
+		fmt.Sprintf("127.0.0.1:%d", e.httpsPort),
+		fmt.Sprintf("127.0.0.1:%d", e.plainPort))
+	return e
+}
+
+// Caddyfile renders the environment's Caddyfile with opts (the ports,
+// Redis and upstream stay those of e).
+func (e *testEnv) Caddyfile(opts envOptions) string {
+	if opts.Auth == "" {
+		opts.Auth = "keys"
+	}
+	if opts.Timezone == "" {
+		opts.Timezone = "UTC"
+	}
+	module := func(home string) string {
+		return fmt.Sprintf("\twc_webhooks {\n\t\tsite %s\n\t\tauth %s\n\t\ttimezone %s\n\t\thome_url %s\n\t}\n%s",
+			siteName, opts.Auth, opts.Timezone, home, indent(opts.Extra))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "{\n\tadmin %s\n\tpersist_config off\n\thttp_port %d\n\thttps_port %d\n", e.admin, e.globalHTTP, e.globalHTTPS)
+	b.WriteString("\tauto_https disable_redirects\n\tskip_install_trust\n\tgrace_period 10s\n")
+	fmt.Fprintf(&b, "\twc_webhooks {\n\t\tredis %s\n\t}\n}\n\n", e.RedisURL)
+	fmt.Fprintf(&b, "%s {\n%s\treverse_proxy %s\n}\n\n", e.HTTPBase, module(e.HTTPBase), e.Upstream)
+	fmt.Fprintf(&b, "%s {\n\ttls %s %s\n%s\treverse_proxy %s\n}\n\n", e.HTTPSBase, e.CertFile, e.KeyFile, module(e.HTTPSBase), e.Upstream)
+	fmt.Fprintf(&b, "%s {\n\treverse_proxy %s\n}\n", e.PlainBase, e.Upstream)
+	return b.String()
+}
+
+func indent(lines string) string {
+	if strings.TrimSpace(lines) == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(lines, "\n"), "\n") {
+		b.WriteString("\t" + l + "\n")
+	}
+	return b.String()
+}
+
+// Client returns an HTTP client that trusts the test certificate, never
+// adds Accept-Encoding by itself, and uses a new connection per request
+// when fresh is true.
+func (e *testEnv) Client(fresh bool) *http.Client {
+	return &http.Client{
+		Timeout: 60 * time.Second,
+		Transport: &http.Transport{
+			TLSClientConfig:    &tls.Config{RootCAs: e.Pool},
+			DisableCompression: true,
+			DisableKeepAlives:  fresh,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// AddKey adds an API key to the environment's site through the CLI.
+func (e *testEnv) AddKey(permissions string) apiKey {
+	e.t.Helper()
+	return addKey(e.t, e.Dir, e.RedisURL, siteName, permissions)
+}
+
+// selfSignedCert writes a self-signed certificate for 127.0.0.1 and
+// localhost into dir and returns its files and a pool trusting it. The PEM
+// file also serves as the CA file for the npm clients.
+func selfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err, "generate key")
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "wc-webhooks integration test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	must(t, err, "create certificate")
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	must(t, err, "marshal key")
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	must(t, os.WriteFile(certFile, certPEM, 0o600), "write cert")
+	must(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600), "write key")
+	pool = x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return certFile, keyFile, pool
+}

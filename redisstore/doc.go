@@ -1,0 +1,83 @@
+// Package redisstore keeps WooCommerce webhooks, their delivery logs and
+// WooCommerce REST API keys in Redis, for many sites sharing one Redis (or
+// one Redis Cluster). It holds no HTTP and no Caddy types.
+//
+// A Store wraps a redis.UniversalClient; Store.Site returns the handle of
+// one site, on which all data methods live. Tests start a throwaway
+// redis-server with the redistest sub-package.
+//
+// # Keys
+//
+// Every key of a site starts with "<prefix>:{<site>}:" (prefix "wcwh" by
+// default). The braces are the Redis Cluster hash tag: all keys of one site
+// live in one slot, so each Lua script below touches one slot only. Scripts
+// declare their first key for routing and build the site's other keys from
+// the site prefix, which the hash tag keeps in the same slot. Sites never
+// read each other's keys. In the table, P is that prefix, <id> a decimal
+// id, <pid> the id zero-padded to 19 digits (so lexicographic order of
+// padded ids is numeric order), <st> one of all, active, paused, disabled.
+//
+//	key                           type    holds                                          written by
+//	P wh:seq                      string  last webhook id (INCR; jumps to IDFloor+1)      create
+//	P wh:<id>                     hash    d: webhook JSON (id omitted, the key has it),   create, save, delete
+//	                                      s: status, n: name-index member,
+//	                                      ln: lower-case name (for Search)
+//	P wh:ix:<st>:id               zset    members <pid>, all scores 0 (lex = id order)   create, save, delete
+//	P wh:ix:<st>:created          zset    members <pid>, score = created, unix µs        create, save, delete
+//	P wh:ix:<st>:modified         zset    members <pid>, score = modified, unix µs        create, save, delete
+//	                                      (0 for never modified)
+//	P wh:ix:<st>:name             zset    members lower(name) NUL <pid>, scores 0        create, save, delete
+//	P dl:seq                      string  last delivery id of the site (INCR, from 1)     append delivery
+//	P dl:<id>                     zset    delivery ids of webhook <id>, score = id         append delivery, delete
+//	P dl:<id>:rec                 hash    delivery id -> delivery JSON                    append delivery, delete
+//	P key:seq                     string  last API key id (INCR; above IDFloor)           add/import key
+//	P key:ids                     zset    API key ids, score = id                         add/import/delete key
+//	P key:<keyid>                 hash    d: API key JSON (secret included, key id       add/import/delete key
+//	                                      omitted), h: consumer key hash
+//	P key:byhash                  hash    consumer key hash -> key id                     add/import/delete key
+//	P nonce:<keyid>:<sha256hex>   string  OAuth timestamp of a used nonce; expires         UseNonce (SET NX PX)
+//
+// Each webhook is in the four indexes of "all" and the four of its status.
+// Index dates are unix microseconds: dates are stored in UTC truncated to
+// the microsecond, and a float64 score holds such integers exactly for the
+// years ~1685 to ~2255 (the store refuses dates outside).
+//
+// # Scripts
+//
+// Every change is one Lua script, so records and indexes never disagree:
+//   - create: INCR wh:seq (jumping to IDFloor+1 if below), HSET the record,
+//     ZADD to 8 indexes. O(log n).
+//   - save: read the old status and name member, ZREM from the old
+//     indexes, HSET, ZADD to the new ones; nothing when the webhook is gone.
+//     O(log n).
+//   - delete: ZREM from the indexes, DEL the record and its delivery log.
+//     O(log n + log size).
+//   - list (read-only): see below.
+//   - append delivery: check the webhook exists, INCR dl:seq, ZADD + HSET,
+//     ZPOPMIN + HDEL what exceeds keep. O(log keep).
+//   - add/import key, delete key, look up key, list keys.
+//
+// # List queries
+//
+// ListWebhooks picks the index wh:ix:<status>:<order>, with n the webhooks
+// of that status and p the page size:
+//   - no date range, or a range on the ordering's own date (created range
+//     with order by date created, modified range with order by date
+//     modified): Total from ZCARD or ZCOUNT, the start rank from ZCOUNT, the
+//     page from ZRANGE/ZREVRANGE by rank: O(log n + p) at any offset.
+//     Ties have equal scores, so Redis orders them by member, the padded
+//     id; ZREVRANGE reverses them, which breaks ties by id in the
+//     direction of the sort. Name order uses the name index the same way.
+//   - a range on the other date, or both ranges: the members of the
+//     narrower range (m) are collected with ZRANGEBYSCORE, checked against
+//     the other range with ZSCORE and ordered by ZRANK in the ordering
+//     index: O(log n + m log n).
+//   - Search (case-insensitive substring of the name) or Exclude: the
+//     candidates above, or the whole ordering index, are walked in order
+//     and checked one by one: O(n) (O(m log n) with a range). Search reads
+//     the lower-case name of each candidate.
+//   - Include: the listed webhooks are read directly and filtered, sorted
+//     and paged in Go: O(|Include|).
+//
+// Total and the page always come from one atomic script run.
+package redisstore
