@@ -227,12 +227,17 @@ func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening site %q: %w", name, err)
 	}
+	logger := h.logger.With(zap.String("site", name))
 	var auth wcauth.Authenticator
 	switch h.Auth {
 	case AuthKeys:
-		auth = wcauth.NewKeys(site)
+		keys := wcauth.NewKeys(site)
+		keys.Logger = logger
+		auth = keys
 	default:
-		auth = wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
+		up := wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
+		up.Logger = logger
+		auth = up
 	}
 	api, err := wcapi.New(wcapi.Options{
 		Store:        site,
@@ -240,7 +245,7 @@ func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
 		Location:     h.location,
 		HomeURL:      h.HomeURL,
 		MaxBodyBytes: h.MaxBodySize,
-		Logger:       h.logger.With(zap.String("site", name)),
+		Logger:       logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building API of site %q: %w", name, err)

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -28,25 +29,42 @@ func (r response) JSON(t testing.TB, v any) {
 	require.NoError(t, json.Unmarshal(r.Body, v), "body is not JSON: %s", r.Body)
 }
 
-// do sends one request and reads the whole response.
+// do sends one request and reads the whole response, failing the test on
+// a transport error.
 func do(t testing.TB, c *http.Client, method, url string, body []byte, header http.Header) response {
 	t.Helper()
+	r, err := tryDo(c, method, url, body, header)
+	require.NoError(t, err, "%s %s", method, url)
+	return r
+}
+
+// tryDo sends one request and reads the whole response; safe to call from
+// goroutines other than the test's.
+func tryDo(c *http.Client, method, url string, body []byte, header http.Header) (response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequest(method, url, rd)
-	require.NoError(t, err)
+	if err != nil {
+		return response{}, err
+	}
 	for k, vs := range header {
 		req.Header[k] = vs
 	}
 	res, err := c.Do(req)
-	require.NoError(t, err, "%s %s", method, url)
+	if err != nil {
+		return response{}, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	require.NoError(t, err, "%s %s: read body", method, url)
-	return response{Status: res.StatusCode, Header: res.Header, Body: b}
+	if err != nil {
+		return response{}, fmt.Errorf("read body: %w", err)
+	}
+	return response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 // jsonHeader is a header with Content-Type: application/json.
 func jsonHeader() http.Header { return http.Header{"Content-Type": {"application/json"}} }

@@ -18,11 +18,19 @@ var (
 	caddyBuildErr error
 )
 
+// CaddyBinEnv names an environment variable that, when set, gives a Caddy
+// binary (with the module) to use instead of building one.
+const CaddyBinEnv = "WCWH_CADDY_BIN"
+
 // TestMain builds the Caddy binary with the module once for the whole run;
 // every test that needs it calls caddyBinary.
 func TestMain(m *testing.M) {
 	_, file, _, _ := runtime.Caller(0)
 	repoRoot = filepath.Dir(filepath.Dir(file))
+	if bin := os.Getenv(CaddyBinEnv); bin != "" {
+		caddyBin = bin
+		os.Exit(m.Run())
+	}
 	tmp, err := os.MkdirTemp("", "wcwh-integration-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "integration: temp dir:", err)

@@ -13,29 +13,30 @@
 // live in one slot, so each Lua script below touches one slot only. Scripts
 // declare their first key for routing and build the site's other keys from
 // the site prefix, which the hash tag keeps in the same slot. Sites never
-// read each other's keys. In the table, P is that prefix, <id> a decimal
-// id, <pid> the id zero-padded to 19 digits (so lexicographic order of
-// padded ids is numeric order), <st> one of all, active, paused, disabled.
+// read each other's keys. In the table, P stands for that prefix ("P wh:seq"
+// is "wcwh:{shop}:wh:seq"), <id> is a decimal id, <pid> the id zero-padded
+// to 19 digits (so lexicographic order of padded ids is numeric order), and
+// <st> one of all, active, paused, disabled.
 //
-//	key                           type    holds                                          written by
-//	P wh:seq                      string  last webhook id (INCR; jumps to IDFloor+1)      create
-//	P wh:<id>                     hash    d: webhook JSON (id omitted, the key has it),   create, save, delete
-//	                                      s: status, n: name-index member,
-//	                                      ln: lower-case name (for Search)
-//	P wh:ix:<st>:id               zset    members <pid>, all scores 0 (lex = id order)   create, save, delete
-//	P wh:ix:<st>:created          zset    members <pid>, score = created, unix µs        create, save, delete
-//	P wh:ix:<st>:modified         zset    members <pid>, score = modified, unix µs        create, save, delete
-//	                                      (0 for never modified)
-//	P wh:ix:<st>:name             zset    members lower(name) NUL <pid>, scores 0        create, save, delete
-//	P dl:seq                      string  last delivery id of the site (INCR, from 1)     append delivery
-//	P dl:<id>                     zset    delivery ids of webhook <id>, score = id         append delivery, delete
-//	P dl:<id>:rec                 hash    delivery id -> delivery JSON                    append delivery, delete
-//	P key:seq                     string  last API key id (INCR; above IDFloor)           add/import key
-//	P key:ids                     zset    API key ids, score = id                         add/import/delete key
-//	P key:<keyid>                 hash    d: API key JSON (secret included, key id       add/import/delete key
-//	                                      omitted), h: consumer key hash
-//	P key:byhash                  hash    consumer key hash -> key id                     add/import/delete key
-//	P nonce:<keyid>:<sha256hex>   string  OAuth timestamp of a used nonce; expires         UseNonce (SET NX PX)
+//	key                          type    holds                                          written by
+//	P wh:seq                     string  last webhook id (INCR; jumps to IDFloor+1)     create
+//	P wh:<id>                    hash    d: webhook JSON (id omitted, the key has it),  create, save, delete
+//	                                     s: status, n: name-index member,
+//	                                     ln: lower-case name (for Search)
+//	P wh:ix:<st>:id              zset    members <pid>, all scores 0 (lex = id order)   create, save, delete
+//	P wh:ix:<st>:created         zset    members <pid>, score = created, unix µs        create, save, delete
+//	P wh:ix:<st>:modified        zset    members <pid>, score = modified, unix µs       create, save, delete
+//	                                     (0 for never modified)
+//	P wh:ix:<st>:name            zset    members lower(name) NUL <pid>, scores 0        create, save, delete
+//	P dl:seq                     string  last delivery id of the site (INCR, from 1)    append delivery
+//	P dl:<id>                    zset    delivery ids of webhook <id>, score = id       append delivery, delete
+//	P dl:<id>:rec                hash    delivery id -> delivery JSON                   append delivery, delete
+//	P key:seq                    string  last API key id (INCR; above IDFloor)          add/import key
+//	P key:ids                    zset    API key ids, score = id                        add/import/delete key
+//	P key:<keyid>                hash    d: API key JSON (secret included, key id       add/import/delete key
+//	                                     omitted), h: consumer key hash
+//	P key:byhash                 hash    consumer key hash -> key id                    add/import/delete key
+//	P nonce:<keyid>:<sha256hex>  string  OAuth timestamp of a used nonce; expires       UseNonce (SET NX PX)
 //
 // Each webhook is in the four indexes of "all" and the four of its status.
 // Index dates are unix microseconds: dates are stored in UTC truncated to
@@ -51,7 +52,7 @@
 //     indexes, HSET, ZADD to the new ones; nothing when the webhook is gone.
 //     O(log n).
 //   - delete: ZREM from the indexes, DEL the record and its delivery log.
-//     O(log n + log size).
+//     O(log n + k), k the logged deliveries.
 //   - list (read-only): see below.
 //   - append delivery: check the webhook exists, INCR dl:seq, ZADD + HSET,
 //     ZPOPMIN + HDEL what exceeds keep. O(log keep).

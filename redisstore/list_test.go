@@ -299,3 +299,25 @@ func TestListWebhooksDefaultsAndErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, res.Total)
 }
+
+func TestListSearchIsPlainText(t *testing.T) {
+	ctx := context.Background()
+	_, site, _ := newSite(t, "shop")
+	names := []string{"100% OFF. [sale]", "100 off sale", "nul\x00inside", "ÜBER Straße", "%"}
+	for _, n := range names {
+		require.NoError(t, site.CreateWebhook(ctx, sampleWebhook(n)))
+	}
+	for search, want := range map[string]int{"% off. [": 1, "%": 2, ".": 1, "über": 1, "STRASSE": 0, "\x00i": 1, "100": 2} {
+		res, err := site.ListWebhooks(ctx, redisstore.ListQuery{Search: search, Limit: -1})
+		require.NoError(t, err)
+		assert.Equal(t, want, res.Total, "search %q", search)
+		assert.Len(t, res.Items, want, "search %q", search)
+	}
+	res, err := site.ListWebhooks(ctx, redisstore.ListQuery{OrderBy: redisstore.OrderByName, Limit: -1})
+	require.NoError(t, err)
+	var got []string
+	for _, w := range res.Items {
+		got = append(got, w.Name)
+	}
+	assert.Equal(t, []string{"%", "100 off sale", "100% OFF. [sale]", "nul\x00inside", "ÜBER Straße"}, got)
+}

@@ -29,8 +29,8 @@ type Options struct {
 	// '}' (the site's hash tag must be the first one in each key).
 	Prefix string
 	// IDFloor keeps generated webhook and API key ids above the ids still
-	// stored in WordPress: the first id is IDFloor+1. Default 100000;
-	// negative values count as 0.
+	// stored in WordPress: the first id is IDFloor+1. Default 100000 (when
+	// zero); a negative value means no floor (ids start at 1).
 	IDFloor int64
 }
 

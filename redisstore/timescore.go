@@ -48,10 +48,8 @@ func modifiedMicro(t time.Time) int64 {
 	return t.UnixMicro()
 }
 
-// scoreBounds turns an inclusive time range into Redis score bounds ("-inf"
-// and "+inf" for open ends) and in-process micro bounds. A bound that is not
-// a whole microsecond is rounded inwards, which keeps the range exact since
-// stored dates are whole microseconds.
+// scoreRange is an inclusive time range as Redis score bounds ("-inf" and
+// "+inf" for open ends) and as numeric micro bounds for in-process checks.
 type scoreRange struct {
 	set    bool   // a bound was given
 	lo, hi string // Redis bounds
@@ -59,6 +57,10 @@ type scoreRange struct {
 	hiN    int64
 }
 
+// newScoreRange builds the range [after, before]; nil is an open end. A
+// bound that is not a whole microsecond is rounded inwards, which keeps the
+// range exact since stored dates are whole microseconds; bounds beyond the
+// score window are clamped.
 func newScoreRange(after, before *time.Time) scoreRange {
 	r := scoreRange{lo: "-inf", hi: "+inf", loN: -maxScoreMicro - 1, hiN: maxScoreMicro + 1}
 	if after != nil {

@@ -165,7 +165,9 @@ func (a *API) legacyGet(c *call, id string) (int, any, http.Header, error) {
 func (a *API) legacyData(c *call, verb string) (map[string]any, *apiError) {
 	body, err := c.readBody(a.opts.MaxBodyBytes)
 	if err != nil {
-		return nil, bodyTooLarge(a.opts.MaxBodyBytes)
+		e := bodyTooLarge(a.opts.MaxBodyBytes)
+		e.Code = "woocommerce_api_request_entity_too_large"
+		return nil, e
 	}
 	data, jerr := decodeJSONObject(body)
 	if jerr != nil || data == nil {

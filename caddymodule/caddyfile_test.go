@@ -1,0 +1,164 @@
+package caddymodule
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHandlerCaddyfileAllOptions(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`wc_webhooks {
+		site shop.example
+		auth keys
+		auth_cache_ttl 2m
+		timezone Europe/Berlin
+		home_url https://shop.example/
+		max_body_size 2MiB
+	}`)
+	var h Handler
+	require.NoError(t, h.UnmarshalCaddyfile(d))
+	assert.Equal(t, Handler{
+		Site:         "shop.example",
+		Auth:         "keys",
+		AuthCacheTTL: caddy.Duration(2 * time.Minute),
+		Timezone:     "Europe/Berlin",
+		HomeURL:      "https://shop.example/",
+		MaxBodySize:  2 << 20,
+	}, h)
+}
+
+func TestHandlerCaddyfileEmpty(t *testing.T) {
+	for _, in := range []string{"wc_webhooks", "wc_webhooks {\n}"} {
+		var h Handler
+		require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in)), in)
+		assert.Equal(t, Handler{}, h, in)
+	}
+}
+
+func TestHandlerCaddyfileSizes(t *testing.T) {
+	for in, want := range map[string]int64{"1MiB": 1 << 20, "1MB": 1000000, "512KiB": 512 << 10, "4096": 4096} {
+		var h Handler
+		require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("wc_webhooks {\nmax_body_size "+in+"\n}")), in)
+		assert.Equal(t, want, h.MaxBodySize, in)
+	}
+}
+
+func TestHandlerCaddyfileErrors(t *testing.T) {
+	cases := map[string]string{
+		"inline argument":   "wc_webhooks foo",
+		"unknown option":    "wc_webhooks {\nsite_name x\n}",
+		"repeated option":   "wc_webhooks {\nsite a\nsite b\n}",
+		"missing argument":  "wc_webhooks {\nsite\n}",
+		"two arguments":     "wc_webhooks {\ntimezone UTC Europe/Berlin\n}",
+		"nested block":      "wc_webhooks {\nsite a {\nb\n}\n}",
+		"bad auth":          "wc_webhooks {\nauth basic\n}",
+		"bad ttl":           "wc_webhooks {\nauth_cache_ttl soon\n}",
+		"zero ttl":          "wc_webhooks {\nauth_cache_ttl 0s\n}",
+		"negative ttl":      "wc_webhooks {\nauth_cache_ttl -1s\n}",
+		"bad size":          "wc_webhooks {\nmax_body_size lots\n}",
+		"zero size":         "wc_webhooks {\nmax_body_size 0\n}",
+		"negative size":     "wc_webhooks {\nmax_body_size -1MiB\n}",
+		"repeated ttl form": "wc_webhooks {\nauth_cache_ttl 1s\nauth_cache_ttl 2s\n}",
+	}
+	for name, in := range cases {
+		var h Handler
+		err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(in))
+		assert.Error(t, err, name)
+	}
+}
+
+func TestGlobalOption(t *testing.T) {
+	d := caddyfile.NewTestDispenser(`wc_webhooks {
+		redis {env.WC_WEBHOOKS_REDIS}
+		key_prefix shopwh
+		id_floor 500
+	}`)
+	val, err := parseGlobalOption(d, nil)
+	require.NoError(t, err)
+	app, ok := val.(httpcaddyfile.App)
+	require.True(t, ok, "%T", val)
+	assert.Equal(t, "wc_webhooks", app.Name)
+	assert.JSONEq(t, `{"redis":"{env.WC_WEBHOOKS_REDIS}","key_prefix":"shopwh","id_floor":500}`, string(app.Value))
+
+	val, err = parseGlobalOption(caddyfile.NewTestDispenser("wc_webhooks"), nil)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{}`, string(val.(httpcaddyfile.App).Value))
+}
+
+func TestGlobalOptionErrors(t *testing.T) {
+	cases := map[string]string{
+		"inline argument":  "wc_webhooks redis://x",
+		"unknown option":   "wc_webhooks {\nredis_url x\n}",
+		"repeated option":  "wc_webhooks {\nredis redis://a\nredis redis://b\n}",
+		"missing argument": "wc_webhooks {\nredis\n}",
+		"two arguments":    "wc_webhooks {\nkey_prefix a b\n}",
+		"bad id floor":     "wc_webhooks {\nid_floor ten\n}",
+		"negative floor":   "wc_webhooks {\nid_floor -1\n}",
+	}
+	for name, in := range cases {
+		_, err := parseGlobalOption(caddyfile.NewTestDispenser(in), nil)
+		assert.Error(t, err, name)
+	}
+	_, err := parseGlobalOption(caddyfile.NewTestDispenser("wc_webhooks"), httpcaddyfile.App{Name: "wc_webhooks"})
+	assert.ErrorContains(t, err, "more than once")
+}
+
+func TestGlobalOptionRepeatedInCaddyfile(t *testing.T) {
+	_, _, err := adaptCaddyfile([]byte("{\n\twc_webhooks\n\twc_webhooks\n}\n:8080 {\n\trespond ok\n}\n"))
+	assert.ErrorContains(t, err, "more than once")
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	h := Handler{
+		Site: "shop", Auth: "keys", AuthCacheTTL: caddy.Duration(time.Minute),
+		Timezone: "Asia/Tokyo", HomeURL: "https://shop.example", MaxBodySize: 4096,
+	}
+	raw, err := json.Marshal(h)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"site":"shop","auth":"keys","auth_cache_ttl":60000000000,"timezone":"Asia/Tokyo","home_url":"https://shop.example","max_body_size":4096}`, string(raw))
+	var back Handler
+	require.NoError(t, caddy.StrictUnmarshalJSON(raw, &back))
+	assert.Equal(t, h, back)
+
+	// Durations also come as strings in hand-written JSON.
+	require.NoError(t, caddy.StrictUnmarshalJSON([]byte(`{"auth_cache_ttl":"45s"}`), &back))
+	assert.Equal(t, caddy.Duration(45*time.Second), back.AuthCacheTTL)
+
+	empty, err := json.Marshal(Handler{})
+	require.NoError(t, err)
+	assert.Equal(t, `{}`, string(empty))
+
+	a := App{Redis: "redis://localhost:6379/0", KeyPrefix: "p", IDFloor: 7}
+	raw, err = json.Marshal(a)
+	require.NoError(t, err)
+	var backApp App
+	require.NoError(t, caddy.StrictUnmarshalJSON(raw, &backApp))
+	assert.Equal(t, a.Redis, backApp.Redis)
+	assert.Equal(t, a.KeyPrefix, backApp.KeyPrefix)
+	assert.Equal(t, a.IDFloor, backApp.IDFloor)
+
+	assert.Error(t, caddy.StrictUnmarshalJSON([]byte(`{"redis_url":"x"}`), &backApp), "unknown fields are rejected")
+}
+
+func TestDirectiveOrderBeforeProxy(t *testing.T) {
+	// The handler must run before reverse_proxy without an `order` option,
+	// also when the proxy sits inside a handle block.
+	cfg, _, err := adaptCaddyfile([]byte(":8080 {\n\treverse_proxy 127.0.0.1:8081\n\thandle /x {\n\t\treverse_proxy 127.0.0.1:8082\n\t}\n\twc_webhooks\n\tencode\n}\n"))
+	require.NoError(t, err)
+	s := string(cfg)
+	iEncode := strings.Index(s, `"handler":"encode"`)
+	iWC := strings.Index(s, `"handler":"wc_webhooks"`)
+	iSub := strings.Index(s, `"handler":"subroute"`)
+	iProxy := strings.Index(s, `"handler":"reverse_proxy"`)
+	require.True(t, iEncode >= 0 && iWC >= 0 && iSub >= 0 && iProxy >= 0, s)
+	assert.Less(t, iEncode, iWC, "encode wraps wc_webhooks")
+	assert.Less(t, iWC, iSub, "wc_webhooks runs before handle blocks")
+	assert.Less(t, iWC, iProxy, "wc_webhooks runs before reverse_proxy")
+}
