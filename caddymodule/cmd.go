@@ -23,6 +23,9 @@ import (
 // URL from when --redis is not given.
 const RedisEnv = "WC_WEBHOOKS_REDIS"
 
+// cliStdout receives the commands' output; tests replace it.
+var cliStdout io.Writer = os.Stdout
+
 // cliTimeout bounds each CLI command's Redis work.
 const cliTimeout = 15 * time.Second
 
@@ -146,7 +149,7 @@ func cmdAddKey(fl caddycmd.Flags) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(addKey(ctx, os.Stdout, cs.site, userID, fl.String("description"), fl.String("permissions")))
+	return exitCode(addKey(ctx, cliStdout, cs.site, userID, fl.String("description"), fl.String("permissions")))
 }
 
 // cmdListKeys implements `caddy wc-webhooks list-keys`.
@@ -158,7 +161,7 @@ func cmdListKeys(fl caddycmd.Flags) (int, error) {
 	defer cs.client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(listKeys(ctx, os.Stdout, cs.site))
+	return exitCode(listKeys(ctx, cliStdout, cs.site))
 }
 
 // cmdDeleteKey implements `caddy wc-webhooks delete-key`.
@@ -174,7 +177,7 @@ func cmdDeleteKey(fl caddycmd.Flags) (int, error) {
 	defer cs.client.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(deleteKey(ctx, os.Stdout, cs.site, id))
+	return exitCode(deleteKey(ctx, cliStdout, cs.site, id))
 }
 
 // addKey creates a key and prints its id, consumer key and secret.

@@ -102,7 +102,8 @@ func (e *testEnv) Caddyfile(opts envOptions) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "{\n\tadmin %s\n\tpersist_config off\n\thttp_port %d\n\thttps_port %d\n", e.admin, e.globalHTTP, e.globalHTTPS)
-	b.WriteString("\tauto_https disable_redirects\n\tskip_install_trust\n\tgrace_period 10s\n")
+	b.WriteString("\tdefault_bind 127.0.0.1\n\tauto_https disable_redirects\n\tskip_install_trust\n\tgrace_period 10s\n")
+	b.WriteString("\tservers {\n\t\tprotocols h1 h2\n\t}\n")
 	fmt.Fprintf(&b, "\twc_webhooks {\n\t\tredis %s\n\t}\n}\n\n", e.RedisURL)
 	fmt.Fprintf(&b, "%s {\n%s\treverse_proxy %s\n}\n\n", e.HTTPBase, module(e.HTTPBase), e.Upstream)
 	fmt.Fprintf(&b, "%s {\n\ttls %s %s\n%s\treverse_proxy %s\n}\n\n", e.HTTPSBase, e.CertFile, e.KeyFile, module(e.HTTPSBase), e.Upstream)

@@ -47,7 +47,7 @@ func TestKeysREST(t *testing.T) {
 	assert.Greater(t, w1.ID, int64(100000), "ids start above the id floor")
 	assert.Equal(t, []any{"first", "active", "order.updated", "order", "updated", hook},
 		[]any{w1.Name, w1.Status, w1.Topic, w1.Resource, w1.Event, w1.DeliveryURL})
-	assert.Equal(t, []string{"woocommerce_update_order", "woocommerce_order_refunded"}, w1.Hooks)
+	assert.Equal(t, []string{"woocommerce_update_order", "woocommerce_order_refunded", "woocommerce_delete_order_refund"}, w1.Hooks, "trunk's hooks")
 	assert.Nil(t, w1.Secret, "the secret is never returned")
 	require.NotNil(t, w1.DateCreated)
 	require.NotNil(t, w1.DateCreatedGMT)
@@ -130,7 +130,7 @@ func TestKeysREST(t *testing.T) {
 	})
 
 	t.Run("unknown routes", func(t *testing.T) {
-		for _, p := range []string{"/wp-json/wc/v3/webhooks/abc", fmt.Sprintf("/wp-json/wc/v3/webhooks/%d/deliveries", w1.ID)} {
+		for _, p := range []string{"/wp-json/wc/v3/webhooks/abc", fmt.Sprintf("/wp-json/wc/v3/webhooks/%d/nothing", w1.ID), "/wp-json/wc/v3/webhooks/batch/1"} {
 			r := do(t, c, "GET", signed(t, "GET", e.HTTPBase+p, rw), nil, nil)
 			assertWPError(t, r, 404, "rest_no_route", "No route was found matching the URL and request method.")
 		}

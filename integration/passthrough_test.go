@@ -66,7 +66,7 @@ func TestPassThrough(t *testing.T) {
 		{"products rest_route", "GET", "/?rest_route=/wc/v3/products", nil, nil},
 		{"wp core route", "GET", "/wp-json/wp/v2/posts", nil, nil},
 		{"wc/v4 has no webhooks", "GET", "/wp-json/wc/v4/webhooks", nil, nil},
-		{"legacy v1 has no webhooks", "GET", "/wc-api/v1/webhooks", nil, nil},
+		{"legacy products", "GET", "/wc-api/v3/products?filter[limit]=5", nil, nil},
 		{"admin-ajax", "POST", "/wp-admin/admin-ajax.php", []byte("action=heartbeat&data%5Bx%5D=1"), form},
 		{"admin-ajax unknown action", "POST", "/wp-admin/admin-ajax.php", []byte("action=nope"), form},
 		{"not found", "GET", "/no-such-page/?p=1", nil, nil},

@@ -62,14 +62,12 @@ func isDigits(s string) bool {
 var legacyMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
 
 // serveLegacy answers a /wc-api/vN request in the legacy server's order:
-// authentication, method, route, arguments, handler.
+// authentication, method, route, arguments, handler. The legacy API always
+// requires credentials: the authenticator answers a request without them
+// with the legacy error, so a verdict without one has authenticated.
 func (a *API) serveLegacy(c *call) {
 	if e := c.verdict.Err; e != nil {
 		a.writeLegacyError(c, newAuthError(e))
-		return
-	}
-	if !c.verdict.Authenticated {
-		a.writeLegacyError(c, newError(http.StatusUnauthorized, "woocommerce_api_authentication_error", "Consumer key is missing."))
 		return
 	}
 	if !contains(legacyMethods, c.method) {

@@ -24,7 +24,12 @@ const (
 
 // Request is what an Authenticator needs to judge one API request.
 type Request struct {
-	// HTTP is the client's request as received. Its body must not be read.
+	// HTTP is the client's request as received. Authenticators do not
+	// consume its body: Keys reads an urlencoded POST body (up to 1 MiB) for
+	// OAuth parameters and puts it back, readable from the start. Query
+	// parameters are read from HTTP.URL.RawQuery (parsed as PHP does); the
+	// REST OAuth base string uses HTTP.RequestURI (the path as sent) and
+	// HTTP.Method (the real method, as WooCommerce signs it).
 	HTTP *http.Request
 	// API is the API the request addresses.
 	API API
@@ -36,8 +41,10 @@ type Request struct {
 	// HomeURL is the site's home URL without a trailing slash, for example
 	// "https://shop.example"; OAuth base strings are built on it.
 	HomeURL string
-	// Query is the request's query string parsed as PHP does: one value per
-	// key, the last one wins.
+	// Query is the request's query string parsed as PHP does (see
+	// ParsePHPQuery): one value per key, the last one wins. It is for the
+	// caller's convenience; the authenticators in this package parse
+	// HTTP.URL.RawQuery themselves, keeping PHP's nested arrays.
 	Query url.Values
 	// Upstream reaches the WordPress site behind the proxy; the Upstream
 	// authenticator sends its probes through it. Nil when there is none.

@@ -154,7 +154,7 @@ type answer struct {
 }
 
 // send runs the probe; ok is false for transport errors, redirects and
-// 5xx answers.
+// 5xx answers (but for a 501 carrying an error code).
 func (u *Upstream) send(req Request, p *http.Request) (answer, bool) {
 	resp, err := req.Upstream.Probe(p.Context(), p)
 	if err != nil {
@@ -163,12 +163,14 @@ func (u *Upstream) send(req Request, p *http.Request) (answer, bool) {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxProbeBody))
-	if resp.StatusCode >= 500 || (resp.StatusCode >= 300 && resp.StatusCode < 400) {
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	a.code, a.message = errorCode(raw)
+	// 501 with a code is WooCommerce's "trash not supported", an answer.
+	bad := resp.StatusCode >= 500 && !(resp.StatusCode == http.StatusNotImplemented && a.code != "")
+	if bad || (resp.StatusCode >= 300 && resp.StatusCode < 400) {
 		u.logger().Warn("wcauth: upstream probe answered badly", zap.String("path", p.URL.Path), zap.Int("status", resp.StatusCode))
 		return answer{}, false
 	}
-	a := answer{status: resp.StatusCode, header: resp.Header}
-	a.code, a.message = errorCode(raw)
 	return a, true
 }
 

@@ -80,9 +80,10 @@ const LoggedInCookiePrefix = "wordpress_logged_in_"
 // rest_cookie_invalid_nonce) is relayed as Verdict.Err with its code,
 // message, status and WWW-Authenticate header. Any other refusal denies:
 // for REST, Authenticated is true only for 403; for legacy, a handler's
-// own 401/403 means authentication passed. A transport error, a redirect or
-// a 5xx gives "Unable to verify credentials with the site." 503 with the
-// API's authentication code, and is not cached.
+// own error means authentication passed. A transport error, a redirect or
+// a 5xx (other than WooCommerce's 501 "trash not supported") gives
+// "Unable to verify credentials with the site." 503 with the API's
+// authentication code, and is not cached.
 //
 // Verdicts are cached in process under the SHA-256 of the API, read or
 // write, the scheme, home URL and Host, and the credential material:

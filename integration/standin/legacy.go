@@ -18,7 +18,11 @@ func (c *call) legacyError(e *apiError) {
 	if e.challenge {
 		c.w.Header().Set("WWW-Authenticate", basicRealm)
 	}
-	c.writeJSON(e.status, map[string]any{"errors": []any{map[string]any{"code": e.code, "message": e.message}}})
+	type item struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	}
+	c.writeJSON(e.status, map[string][]item{"errors": {{e.code, e.message}}})
 }
 
 // serveLegacy answers /wc-api/vN: the index without authentication,

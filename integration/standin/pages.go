@@ -49,7 +49,7 @@ func (c *call) servePage() {
 	case path == "/" && (c.r.Method == "GET" || c.r.Method == "HEAD"):
 		h := c.w.Header()
 		h.Set("Content-Type", "text/html; charset=UTF-8")
-		h.Set("Link", "<http://"+c.r.Host+"/wp-json/>; rel=\"https://api.w.org/\"")
+		h.Set("Link", `<https://shop.example/wp-json/>; rel="https://api.w.org/"`)
 		c.w.WriteHeader(200)
 		if c.r.Method == "GET" {
 			_, _ = c.w.Write([]byte(HomeHTML))

@@ -39,7 +39,14 @@ func (c *call) restError(e *apiError) {
 	if e.challenge {
 		c.w.Header().Set("WWW-Authenticate", basicRealm)
 	}
-	c.writeJSON(e.status, map[string]any{"code": e.code, "message": e.message, "data": map[string]any{"status": e.status}})
+	type data struct {
+		Status int `json:"status"`
+	}
+	c.writeJSON(e.status, struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Data    data   `json:"data"`
+	}{e.code, e.message, data{e.status}})
 }
 
 // restParams merges the request's parameters as WP_REST_Request does: JSON
