@@ -250,3 +250,23 @@ func TestNPMRestClientUpstreamAuth(t *testing.T) {
 	}
 	assertOnlyProbes(t, e)
 }
+
+// TestNPMLegacyClientUpstreamAuth runs woocommerce-api 1.5.0 through Caddy
+// with `auth upstream` over HTTPS: the stand-in judges the key by Basic
+// auth on the legacy probes (count for reads, create for writes).
+func TestNPMLegacyClientUpstreamAuth(t *testing.T) {
+	ensureNodeModules(t)
+	e := newEnv(t, envOptions{Auth: "upstream"})
+	key := standinKey(e, standin.AdminID, standin.PermReadWrite)
+	hook := newReceiver(t)
+	for _, v := range []string{"v2", "v3"} {
+		t.Run(v, func(t *testing.T) {
+			run := runScenario(t, "legacy-api.mjs", map[string]string{
+				"WC_URL": e.HTTPSBase, "WC_CK": key.CK, "WC_CS": key.CS, "WC_VERSION": v,
+				"WC_CA": e.CertFile, "WC_DELIVERY_URL": hook, "WC_SCENARIO": "crud",
+			})
+			assertLegacyCrud(t, run)
+		})
+	}
+	assertOnlyProbes(t, e)
+}
