@@ -26,10 +26,10 @@ func init() {
 // Defaults of the wc_webhooks app.
 const (
 	// DefaultKeyPrefix is the default prefix of every Redis key.
-	DefaultKeyPrefix = "wcwh"
+	DefaultKeyPrefix = redisstore.DefaultPrefix
 	// DefaultIDFloor is the default floor of webhook ids: new ids start
 	// above it, so they never clash with webhooks still stored in WordPress.
-	DefaultIDFloor = 100000
+	DefaultIDFloor = redisstore.DefaultIDFloor
 )
 
 // embeddedWarning is logged when no Redis is configured.

@@ -91,6 +91,23 @@ func TestAppPlaceholderAndEmptyEnv(t *testing.T) {
 	assert.Equal(t, 3, app2.conn.opts.DB)
 }
 
+func TestAppAcceptsURLForms(t *testing.T) {
+	for _, u := range []string{
+		"redis://localhost:6379/0",
+		"redis://user:p%40ss@localhost:6379/2",
+		"rediss://redis.example:6380",
+		"unix:///run/redis/redis.sock?db=1",
+	} {
+		app := &App{Redis: u}
+		provisionApp(t, app)
+		assert.False(t, app.conn.embedded, u)
+		assert.NotContains(t, app.conn.redacted, "p%40ss", u)
+	}
+	app := &App{Redis: "rediss://redis.example:6380"}
+	provisionApp(t, app)
+	assert.NotNil(t, app.conn.opts.TLSConfig, "rediss means TLS")
+}
+
 func TestAppProvisionErrors(t *testing.T) {
 	cases := map[string]*App{
 		"bad scheme":       {Redis: "http://localhost:6379"},

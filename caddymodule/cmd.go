@@ -13,7 +13,6 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
@@ -26,13 +25,13 @@ const RedisEnv = "WC_WEBHOOKS_REDIS"
 // cliStdout receives the commands' output; tests replace it.
 var cliStdout io.Writer = os.Stdout
 
-// cliTimeout bounds each CLI command's Redis work.
+// cliTimeout bounds each CLI command's Redis or admin API work.
 const cliTimeout = 15 * time.Second
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "wc-webhooks",
-		Usage: "add-key|list-keys|delete-key --redis <url> --site <name> [flags]",
+		Usage: "add-key|list-keys|delete-key --site <name> [--redis <url> | --address <admin>] [flags]",
 		Short: "Manages the WooCommerce API keys of wc_webhooks (auth keys)",
 		Long: `
 Manages the WooCommerce REST API keys that the wc_webhooks handler checks
@@ -45,11 +44,12 @@ without port).
   list-keys   lists a site's keys (never their secrets)
   delete-key  deletes a key by its id
 
---redis defaults to $WC_WEBHOOKS_REDIS. The embedded in-memory Redis used
-when Caddy has no redis configured lives inside the running Caddy and cannot
-be reached from here: API keys need a real Redis. --key-prefix and
---id-floor must match the wc_webhooks global option (defaults: wcwh,
-100000).
+With --redis (default $WC_WEBHOOKS_REDIS) the command writes to that Redis
+directly; --key-prefix and --id-floor must then match the wc_webhooks
+global option (defaults: wcwh, 100000). Without a Redis URL it asks the
+running Caddy through its admin API (--address, or the admin address of
+--config; default localhost:2019), which also reaches the embedded
+in-memory Redis used when Caddy has no redis configured.
 `,
 		CobraFunc: setupCLI,
 	})
@@ -58,13 +58,16 @@ be reached from here: API keys need a real Redis. --key-prefix and
 // setupCLI adds the subcommands and their flags to `caddy wc-webhooks`.
 func setupCLI(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.String("redis", "", "Redis URL (default $"+RedisEnv+")")
 	pf.String("site", "", "site name (the handler's site; by default its host name)")
-	pf.String("key-prefix", DefaultKeyPrefix, "Redis key prefix, as in the wc_webhooks global option")
-	pf.Int64("id-floor", DefaultIDFloor, "id floor, as in the wc_webhooks global option")
+	pf.String("redis", "", "Redis URL (default $"+RedisEnv+"); without one, the running Caddy's admin API is used")
+	pf.String("key-prefix", DefaultKeyPrefix, "with --redis: Redis key prefix, as in the wc_webhooks global option")
+	pf.Int64("id-floor", DefaultIDFloor, "with --redis: id floor, as in the wc_webhooks global option")
+	pf.String("address", "", "without --redis: address of Caddy's admin API (default from --config, else localhost:2019)")
+	pf.StringP("config", "c", "", "without --redis: config file to read the admin address from")
+	pf.StringP("adapter", "a", "", "name of the config adapter of --config")
 
 	add := &cobra.Command{
-		Use:   "add-key --redis <url> --site <name> [--user-id 1] [--description <text>] [--permissions read_write]",
+		Use:   "add-key --site <name> [--user-id 1] [--description <text>] [--permissions read_write]",
 		Short: "Creates an API key and prints its consumer key and secret once",
 		Args:  cobra.NoArgs,
 		RunE:  caddycmd.WrapCommandFuncForCobra(cmdAddKey),
@@ -74,14 +77,14 @@ func setupCLI(cmd *cobra.Command) {
 	add.Flags().String("permissions", redisstore.PermReadWrite, "read, write or read_write")
 
 	list := &cobra.Command{
-		Use:   "list-keys --redis <url> --site <name>",
+		Use:   "list-keys --site <name>",
 		Short: "Lists a site's API keys without their secrets",
 		Args:  cobra.NoArgs,
 		RunE:  caddycmd.WrapCommandFuncForCobra(cmdListKeys),
 	}
 
 	del := &cobra.Command{
-		Use:   "delete-key --redis <url> --site <name> --id <key id>",
+		Use:   "delete-key --site <name> --id <key id>",
 		Short: "Deletes an API key",
 		Args:  cobra.NoArgs,
 		RunE:  caddycmd.WrapCommandFuncForCobra(cmdDeleteKey),
@@ -93,75 +96,59 @@ func setupCLI(cmd *cobra.Command) {
 	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }
 
-// cliSite is what every subcommand needs: a site on an open client.
-type cliSite struct {
-	client *redis.Client
-	site   *redisstore.Site
+// keyBackend is where the CLI manages keys: a Redis directly, or the
+// running Caddy's admin API.
+type keyBackend interface {
+	add(ctx context.Context, userID int64, description, permissions string) (NewKeyView, error)
+	list(ctx context.Context) ([]KeyView, error)
+	remove(ctx context.Context, id int64) (bool, error)
+	close()
 }
 
-// openCLISite connects to the Redis named by the flags and opens the site.
-func openCLISite(fl caddycmd.Flags) (*cliSite, error) {
+// openBackend picks the backend the flags name.
+func openBackend(fl caddycmd.Flags) (keyBackend, string, error) {
+	name := fl.String("site")
+	if name == "" {
+		return nil, "", errors.New("--site is required")
+	}
 	raw := strings.TrimSpace(fl.String("redis"))
 	if raw == "" {
 		raw = strings.TrimSpace(os.Getenv(RedisEnv))
 	}
 	if raw == "" {
-		return nil, errors.New("--redis (or $" + RedisEnv + ") is required: API keys must be stored in the Redis " +
-			"that Caddy uses, and the embedded in-memory Redis (used when Caddy has no redis configured) lives " +
-			"inside the running Caddy where this command cannot reach it; configure a real Redis with the " +
-			"wc_webhooks global option 'redis'")
+		b, err := newAdminBackend(fl, name)
+		return b, name, err
 	}
-	opts, err := parseRedisURL(raw)
-	if err != nil {
-		return nil, err
-	}
-	name := fl.String("site")
-	if name == "" {
-		return nil, errors.New("--site is required")
-	}
-	floor, err := strconv.ParseInt(fl.String("id-floor"), 10, 64)
-	if err != nil || floor < 0 {
-		return nil, fmt.Errorf("--id-floor must be a non-negative integer")
-	}
-	prefix := fl.String("key-prefix")
-	if prefix == "" || strings.ContainsAny(prefix, "{} \t\r\n") {
-		return nil, fmt.Errorf("--key-prefix %q must be non-empty without braces or whitespace", prefix)
-	}
-	client := redis.NewClient(opts)
-	site, err := redisstore.New(client, redisstore.Options{Prefix: prefix, IDFloor: floor}).Site(name)
-	if err != nil {
-		_ = client.Close()
-		return nil, fmt.Errorf("opening site: %w", err)
-	}
-	return &cliSite{client: client, site: site}, nil
+	b, err := newRedisBackend(fl, raw, name)
+	return b, name, err
 }
 
 // cmdAddKey implements `caddy wc-webhooks add-key`.
 func cmdAddKey(fl caddycmd.Flags) (int, error) {
-	cs, err := openCLISite(fl)
+	userID, err := strconv.ParseInt(fl.String("user-id"), 10, 64)
+	if err != nil || userID <= 0 {
+		return fail(errors.New("--user-id must be a positive integer"))
+	}
+	b, _, err := openBackend(fl)
 	if err != nil {
 		return fail(err)
 	}
-	defer cs.client.Close()
-	userID, err := strconv.ParseInt(fl.String("user-id"), 10, 64)
-	if err != nil {
-		return fail(fmt.Errorf("--user-id must be an integer"))
-	}
+	defer b.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(addKey(ctx, cliStdout, cs.site, userID, fl.String("description"), fl.String("permissions")))
+	return exitCode(addKey(ctx, cliStdout, b, userID, fl.String("description"), fl.String("permissions")))
 }
 
 // cmdListKeys implements `caddy wc-webhooks list-keys`.
 func cmdListKeys(fl caddycmd.Flags) (int, error) {
-	cs, err := openCLISite(fl)
+	b, name, err := openBackend(fl)
 	if err != nil {
 		return fail(err)
 	}
-	defer cs.client.Close()
+	defer b.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(listKeys(ctx, cliStdout, cs.site))
+	return exitCode(listKeys(ctx, cliStdout, b, name))
 }
 
 // cmdDeleteKey implements `caddy wc-webhooks delete-key`.
@@ -170,35 +157,35 @@ func cmdDeleteKey(fl caddycmd.Flags) (int, error) {
 	if err != nil || id <= 0 {
 		return fail(errors.New("--id must be a positive key id"))
 	}
-	cs, err := openCLISite(fl)
+	b, name, err := openBackend(fl)
 	if err != nil {
 		return fail(err)
 	}
-	defer cs.client.Close()
+	defer b.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(deleteKey(ctx, cliStdout, cs.site, id))
+	return exitCode(deleteKey(ctx, cliStdout, b, name, id))
 }
 
 // addKey creates a key and prints its id, consumer key and secret.
-func addKey(ctx context.Context, out io.Writer, site *redisstore.Site, userID int64, description, permissions string) error {
-	ck, secret, key, err := site.AddAPIKey(ctx, userID, description, permissions)
+func addKey(ctx context.Context, out io.Writer, b keyBackend, userID int64, description, permissions string) error {
+	k, err := b.add(ctx, userID, description, permissions)
 	if err != nil {
 		return fmt.Errorf("adding API key: %w", err)
 	}
 	_, err = fmt.Fprintf(out, "key_id:          %d\nconsumer_key:    %s\nconsumer_secret: %s\n"+
-		"Keep the consumer key and secret now: they cannot be shown again.\n", key.KeyID, ck, secret)
+		"Keep the consumer key and secret now: they cannot be shown again.\n", k.KeyID, k.ConsumerKey, k.ConsumerSecret)
 	return err
 }
 
 // listKeys prints a site's keys without their secrets.
-func listKeys(ctx context.Context, out io.Writer, site *redisstore.Site) error {
-	keys, err := site.ListAPIKeys(ctx)
+func listKeys(ctx context.Context, out io.Writer, b keyBackend, site string) error {
+	keys, err := b.list(ctx)
 	if err != nil {
 		return fmt.Errorf("listing API keys: %w", err)
 	}
 	if len(keys) == 0 {
-		_, err = fmt.Fprintf(out, "no API keys for site %s\n", site.Name())
+		_, err = fmt.Fprintf(out, "no API keys for site %s\n", site)
 		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -210,13 +197,13 @@ func listKeys(ctx context.Context, out io.Writer, site *redisstore.Site) error {
 }
 
 // deleteKey deletes one key, and fails when it does not exist.
-func deleteKey(ctx context.Context, out io.Writer, site *redisstore.Site, id int64) error {
-	ok, err := site.DeleteAPIKey(ctx, id)
+func deleteKey(ctx context.Context, out io.Writer, b keyBackend, site string, id int64) error {
+	ok, err := b.remove(ctx, id)
 	if err != nil {
 		return fmt.Errorf("deleting API key %d: %w", id, err)
 	}
 	if !ok {
-		return fmt.Errorf("API key %d not found for site %s", id, site.Name())
+		return fmt.Errorf("API key %d not found for site %s", id, site)
 	}
 	_, err = fmt.Fprintf(out, "deleted API key %d\n", id)
 	return err

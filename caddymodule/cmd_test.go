@@ -81,8 +81,10 @@ func TestCLIKeys(t *testing.T) {
 
 func TestCLIErrors(t *testing.T) {
 	t.Setenv(RedisEnv, "")
-	_, err := runCLI(t, "add-key", "--site", "shop")
-	assert.ErrorContains(t, err, "embedded", "without a Redis URL the error explains the embedded store")
+	_, err := runCLI(t, "add-key", "--site", "shop", "--address", "127.0.0.1:1")
+	assert.ErrorContains(t, err, "admin API at 127.0.0.1:1", "without a Redis URL the running Caddy is asked")
+	_, err = runCLI(t, "add-key", "--site", "shop", "--user-id", "0", "--address", "127.0.0.1:1")
+	assert.ErrorContains(t, err, "--user-id")
 	_, err = runCLI(t, "list-keys", "--redis", "redis://127.0.0.1:1/0")
 	assert.ErrorContains(t, err, "--site")
 	_, err = runCLI(t, "delete-key", "--redis", "redis://127.0.0.1:1/0", "--site", "s")

@@ -1,12 +1,14 @@
 package caddymodule
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,9 +62,9 @@ func TestEndToEndEmbedded(t *testing.T) {
 	wp := new(standInWordPress)
 	upstream := httptest.NewServer(wp)
 	t.Cleanup(upstream.Close)
-	addr := freeAddr(t)
+	addr, adminAddr := freeAddr(t), freeAddr(t)
 	config := fmt.Sprintf(`{
-		"admin": {"disabled": true, "config": {"persist": false}},
+		"admin": {"listen": %q, "config": {"persist": false}},
 		"logging": {"logs": {"default": {"level": "ERROR"}}},
 		"apps": {"http": {"grace_period": 1, "servers": {"srv0": {
 			"listen": [%q],
@@ -74,7 +76,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 				]}]}
 			]}]
 		}}}}
-	}`, addr, strings.TrimPrefix(upstream.URL, "http://"))
+	}`, adminAddr, addr, strings.TrimPrefix(upstream.URL, "http://"))
 	loadCaddy(t, config)
 	base := "http://" + addr
 
@@ -135,4 +137,29 @@ func TestEndToEndEmbedded(t *testing.T) {
 	code, body = get("/wp-json/wc/v3/webhooks", "Basic Z29vZDpjcmVkcw==")
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Contains(t, body, "Order hook", "the webhook survived the reload")
+
+	// Without --redis the CLI manages keys through the admin API, which
+	// reaches the embedded Redis.
+	t.Setenv(RedisEnv, "")
+	out, err := runCLI(t, "add-key", "--site", "127.0.0.1", "--address", adminAddr, "--description", "via admin")
+	require.NoError(t, err)
+	secret := regexp.MustCompile(`consumer_secret:\s+(cs_[0-9a-f]+)`).FindStringSubmatch(out)
+	id := regexp.MustCompile(`key_id:\s+(\d+)`).FindStringSubmatch(out)
+	require.Len(t, secret, 2, out)
+	require.Len(t, id, 2, out)
+	out, err = runCLI(t, "list-keys", "--site", "127.0.0.1", "--address", adminAddr)
+	require.NoError(t, err)
+	assert.Contains(t, out, "via admin")
+	assert.NotContains(t, out, secret[1])
+	keys, err := (&adminBackend{addr: adminAddr, site: "127.0.0.1"}).list(context.Background())
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	raw, _ := json.Marshal(keys)
+	assert.NotContains(t, string(raw), "cs_", "the admin list carries no secret")
+	_, err = runCLI(t, "delete-key", "--site", "127.0.0.1", "--address", adminAddr, "--id", id[1])
+	require.NoError(t, err)
+	_, err = runCLI(t, "delete-key", "--site", "127.0.0.1", "--address", adminAddr, "--id", id[1])
+	assert.ErrorContains(t, err, "not found")
+	_, err = runCLI(t, "list-keys", "--site", "a{b}", "--address", adminAddr)
+	assert.ErrorContains(t, err, "HTTP 400")
 }

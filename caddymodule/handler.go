@@ -29,11 +29,11 @@ const (
 	// AuthKeys checks credentials against API keys held in Redis.
 	AuthKeys = "keys"
 	// DefaultAuthCacheTTL is how long upstream verdicts are cached.
-	DefaultAuthCacheTTL = 30 * time.Second
+	DefaultAuthCacheTTL = wcauth.DefaultUpstreamTTL
 	// DefaultTimezone is the default site timezone.
 	DefaultTimezone = "UTC"
 	// DefaultMaxBodySize is the default cap on API request bodies (1 MiB).
-	DefaultMaxBodySize = 1 << 20
+	DefaultMaxBodySize = wcapi.DefaultMaxBodyBytes
 )
 
 // maxCachedSites bounds the per-site cache of a handler whose site name
@@ -65,7 +65,8 @@ type Handler struct {
 	Auth string `json:"auth,omitempty"`
 
 	// AuthCacheTTL is how long an upstream verdict is cached per credential
-	// and site. Only used with auth "upstream". Default: 30s.
+	// and host (refusals for a sixth of it). Only used with auth "upstream".
+	// Default: 30s.
 	AuthCacheTTL caddy.Duration `json:"auth_cache_ttl,omitempty"`
 
 	// Timezone is the site's IANA timezone (WordPress's timezone_string),
@@ -82,6 +83,7 @@ type Handler struct {
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
 
 	app      *App
+	upstream *wcauth.Upstream // shared by all sites; nil with auth keys
 	location *time.Location
 	logger   *zap.Logger
 	sites    sync.Map // site name -> *wcapi.API
@@ -113,6 +115,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("wc_webhooks: app has unexpected type %T", appAny)
 	}
 	h.app = app
+	if h.Auth == AuthUpstream {
+		h.upstream = wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
+		h.upstream.Logger = h.logger
+	}
 	return nil
 }
 
@@ -219,9 +225,10 @@ func (h *Handler) siteAPI(name string) (*wcapi.API, error) {
 	return v.(*wcapi.API), nil
 }
 
-// buildAPI builds the API of one site. Each site gets its own
-// authenticator: an upstream verdict for one shop says nothing about
-// another, and API keys are per site.
+// buildAPI builds the API of one site. With auth keys each site gets its
+// own authenticator on its own keys; with auth upstream the sites share
+// the handler's, whose verdict cache is bounded and keyed by Host and home
+// URL among others, so one shop's verdicts never answer for another.
 func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
 	site, err := h.app.Store().Site(name)
 	if err != nil {
@@ -235,9 +242,7 @@ func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
 		keys.Logger = logger
 		auth = keys
 	default:
-		up := wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
-		up.Logger = logger
-		auth = up
+		auth = h.upstream
 	}
 	api, err := wcapi.New(wcapi.Options{
 		Store:        site,
