@@ -243,9 +243,6 @@ func (st *Site) DeleteAPIKey(ctx context.Context, keyID int64) (bool, error) {
 // whatever its timestamp; it is remembered for ttl (DefaultNonceTTL, 30
 // minutes, when ttl <= 0) with SET NX PX, so the check is atomic.
 func (st *Site) UseNonce(ctx context.Context, keyID int64, timestamp int64, nonce string, ttl time.Duration) (fresh bool, err error) {
-	if nonce == "" {
-		return false, errors.New("redisstore: use nonce: nonce is empty")
-	}
 	if ttl <= 0 {
 		ttl = DefaultNonceTTL
 	}

@@ -17,6 +17,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -191,7 +193,8 @@ func decodeJobs(msgs []redis.XMessage) []QueuedJob {
 }
 
 // fanOutScript: KEYS[1] = ev, KEYS[2] = dq:ready, KEYS[3] = dq:seq.
-// ARGV: key prefix, group, event entry id, then webhook ids. Acks and
+// ARGV: key prefix, group, event entry id, message id prefix, then
+// webhook ids. Acks and
 // deletes the event and creates one queued job per webhook, atomically.
 // Returns the number of jobs, or -1 when the event was no longer pending
 // (another consumer fanned it out already).
@@ -207,11 +210,11 @@ for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
 local t = redis.call('TIME')
 local now = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))
 local n = 0
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local w = ARGV[i]
   local jid = string.format('%d', redis.call('INCR', KEYS[3]))
   redis.call('HSET', p .. 'dq:job:' .. jid, 'k', 'd', 'w', w, 't', h['t'] or '', 'r', h['r'] or '0',
-    'p', h['p'] or '', 'e', eid, 'ts', h['ts'] or now, 'mid', 'evt_' .. eid .. '_' .. w,
+    'p', h['p'] or '', 'e', eid, 'ts', h['ts'] or now, 'mid', ARGV[4] .. eid .. '_' .. w,
     'a', 0, 'rcv', 0, 'st', 'queued', 'c', now)
   redis.call('XADD', KEYS[2], '*', 'j', jid, 'w', w)
   n = n + 1
@@ -219,12 +222,21 @@ end
 return n
 `)
 
+// messagePrefix starts the Standard Webhooks message ids of the site's
+// events: "msg_" and 12 hex digits of SHA-256 of the site name, so ids of
+// different sites never collide at a shared receiver.
+func (st *Site) messagePrefix() string {
+	h := sha256.Sum256([]byte(st.name))
+	return "msg_" + hex.EncodeToString(h[:6]) + "_"
+}
+
 // FanOut turns the event entry into one delivery job per webhook id, and
-// acks and deletes the event, in one Lua script. It returns the number of
+// acks and deletes the event, in one Lua script. Each job's MessageID is
+// "msg_<site hash>_<event entry id>_<webhook id>". It returns the number of
 // jobs created, or -1 when the event was already fanned out (never twice).
 func (st *Site) FanOut(ctx context.Context, eventEntryID string, webhookIDs []int64) (int, error) {
-	args := make([]any, 0, 3+len(webhookIDs))
-	args = append(args, st.kp, QueueGroup, eventEntryID)
+	args := make([]any, 0, 4+len(webhookIDs))
+	args = append(args, st.kp, QueueGroup, eventEntryID, st.messagePrefix())
 	for _, id := range webhookIDs {
 		args = append(args, itoa(id))
 	}
@@ -234,4 +246,92 @@ func (st *Site) FanOut(ctx context.Context, eventEntryID string, webhookIDs []in
 		return 0, fmt.Errorf("redisstore: fan out event %s: %w", eventEntryID, err)
 	}
 	return n, nil
+}
+
+// pruneScript: KEYS[1], KEYS[2] = ev, dq:ready. ARGV: group, own consumer
+// name, min idle ms. Deletes consumers of both groups that hold no pending
+// entries and have been idle at least min idle ms; returns how many.
+var pruneScript = redis.NewScript(`
+local n = 0
+for _, k in ipairs(KEYS) do
+  if redis.call('EXISTS', k) == 1 then
+    local ok, cs = pcall(redis.call, 'XINFO', 'CONSUMERS', k, ARGV[1])
+    if ok then
+      for _, c in ipairs(cs) do
+        local f = {}
+        for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+        if f['name'] ~= ARGV[2] and tonumber(f['pending']) == 0 and tonumber(f['idle']) >= tonumber(ARGV[3]) then
+          redis.call('XGROUP', 'DELCONSUMER', k, ARGV[1], f['name'])
+          n = n + 1
+        end
+      end
+    end
+  end
+end
+return n
+`)
+
+// PruneConsumers deletes the consumers of the site's groups, other than
+// self, that hold no pending entries and have been idle at least minIdle
+// (processes that are gone), in one Lua script so no entry is claimed in
+// between. A consumer with pending entries is never deleted (its entries
+// would become unclaimable); reclaim empties it first.
+func (st *Site) PruneConsumers(ctx context.Context, self string, minIdle time.Duration) (int, error) {
+	n, err := pruneScript.Run(ctx, st.store.rdb, []string{st.evKey(), st.readyKey()},
+		QueueGroup, self, minIdle.Milliseconds()).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: prune consumers: %w", err)
+	}
+	return n, nil
+}
+
+// FanOutRequest is one event to fan out to the given webhooks.
+type FanOutRequest struct {
+	EventEntryID string
+	WebhookIDs   []int64
+}
+
+// FanOutBatch runs FanOut for many events in one pipelined round trip
+// (each event still one atomic script). It returns the result of each, in
+// order (-1: already fanned out); on error, none or some may have run,
+// and running them again is safe.
+func (st *Site) FanOutBatch(ctx context.Context, reqs []FanOutRequest) ([]int, error) {
+	if len(reqs) == 0 {
+		return nil, nil
+	}
+	keys := []string{st.evKey(), st.readyKey(), st.key("dq", "seq")}
+	run := func() ([]*redis.Cmd, error) {
+		cmds := make([]*redis.Cmd, len(reqs))
+		_, err := st.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, r := range reqs {
+				args := make([]any, 0, 4+len(r.WebhookIDs))
+				args = append(args, st.kp, QueueGroup, r.EventEntryID, st.messagePrefix())
+				for _, id := range r.WebhookIDs {
+					args = append(args, itoa(id))
+				}
+				cmds[i] = fanOutScript.EvalSha(ctx, p, keys, args...)
+			}
+			return nil
+		})
+		return cmds, err
+	}
+	cmds, err := run()
+	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
+		if lerr := fanOutScript.Load(ctx, st.store.rdb).Err(); lerr != nil {
+			return nil, fmt.Errorf("redisstore: fan out: load script: %w", lerr)
+		}
+		cmds, err = run()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: fan out %d events: %w", len(reqs), err)
+	}
+	out := make([]int, len(cmds))
+	for i, c := range cmds {
+		n, err := c.Int()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: fan out event %s: %w", reqs[i].EventEntryID, err)
+		}
+		out[i] = n
+	}
+	return out, nil
 }

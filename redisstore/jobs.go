@@ -3,7 +3,6 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -93,36 +92,37 @@ local p, g, c, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local maxr, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
 local pe = redis.call('XPENDING', KEYS[1], g, eid, eid, 1)
 if #pe == 0 or pe[1][2] ~= c then return {'notmine'} end
-local st = redis.call('HGET', KEYS[2], 'st')
+local all = redis.call('HGETALL', KEYS[2])
+local h = {}
+for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
+local st = h['st']
 if not st or st == 'done' or st == 'failed' or st == 'dropped' or st == 'poison' then
   ackdel(KEYS[1], g, eid)
   return {'gone'}
 end
 redis.call('XCLAIM', KEYS[1], g, c, 0, eid, 'JUSTID')
-local rcv = redis.call('HINCRBY', KEYS[2], 'rcv', 1)
+local rcv = (tonumber(h['rcv']) or 0) + 1
 if rcv > maxr then
   ackdel(KEYS[1], g, eid)
-  redis.call('HSET', KEYS[2], 'st', 'poison')
+  redis.call('HSET', KEYS[2], 'st', 'poison', 'rcv', rcv)
   redis.call('EXPIRE', KEYS[2], ttl)
   redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', 'poison')
   return {'poison'}
 end
-local w = redis.call('HGET', KEYS[2], 'w')
-local wd = redis.call('HGET', p .. 'wh:' .. w, 'd')
+local wd = redis.call('HGET', p .. 'wh:' .. (h['w'] or ''), 'd')
 if not wd then
   ackdel(KEYS[1], g, eid)
-  redis.call('HSET', KEYS[2], 'st', 'dropped')
+  redis.call('HSET', KEYS[2], 'st', 'dropped', 'rcv', rcv)
   redis.call('EXPIRE', KEYS[2], ttl)
   return {'nohook'}
 end
-local dl = 0
-if redis.call('HGET', KEYS[2], 'k') == 'd' then
-  dl = redis.call('INCR', p .. 'dl:seq')
-end
-redis.call('HSET', KEYS[2], 'dl', dl, 'st', 'inflight')
+local dl = '0'
+if h['k'] == 'd' then dl = string.format('%d', redis.call('INCR', p .. 'dl:seq')) end
+redis.call('HSET', KEYS[2], 'dl', dl, 'st', 'inflight', 'rcv', rcv)
 local out = {'ok', wd}
-local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all do out[#out + 1] = all[i] end
+out[#out + 1] = 'dl'; out[#out + 1] = dl
+out[#out + 1] = 'st'; out[#out + 1] = 'inflight'
 return out
 `)
 
@@ -208,14 +208,12 @@ func encodeDelivery(d *Delivery) (string, error) {
 var completeScript = redis.NewScript(luaWebhookState + luaJobs + `
 local p, g, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 ackdel(KEYS[1], g, eid)
-if redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
-local w = redis.call('HGET', KEYS[2], 'w')
-local dl = redis.call('HGET', KEYS[2], 'dl')
+local h = redis.call('HMGET', KEYS[2], 'w', 'dl', 'fin', 'a')
+local w, dl, fin = h[1], h[2], h[3]
+if not w then return 'gone' end
 logDelivery(p, w, dl, ARGV[5], tonumber(ARGV[6]))
 if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ARGV[7]) end
-local fin = redis.call('HGET', KEYS[2], 'fin')
-redis.call('HINCRBY', KEYS[2], 'a', 1)
-redis.call('HSET', KEYS[2], 'st', 'done', 'rcv', 0, 'fin', 1)
+redis.call('HSET', KEYS[2], 'st', 'done', 'rcv', 0, 'fin', 1, 'a', (tonumber(h[4]) or 0) + 1)
 redis.call('EXPIRE', KEYS[2], ARGV[7])
 if fin then return 'dup' end
 return whState(p, w, 'reset', 0, '0', ARGV[8], ARGV[9])
@@ -246,21 +244,19 @@ func (st *Site) CompleteJob(ctx context.Context, q QueuedJob, d *Delivery, pol Q
 var failScript = redis.NewScript(luaWebhookState + luaJobs + `
 local p, g, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 ackdel(KEYS[1], g, eid)
-if redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
-local w = redis.call('HGET', KEYS[2], 'w')
-local dl = redis.call('HGET', KEYS[2], 'dl')
+local h = redis.call('HMGET', KEYS[2], 'w', 'dl', 'fin', 'a')
+local w, dl, fin = h[1], h[2], h[3]
+if not w then return 'gone' end
 logDelivery(p, w, dl, ARGV[5], tonumber(ARGV[6]))
 if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ARGV[7]) end
-redis.call('HINCRBY', KEYS[2], 'a', 1)
-redis.call('HSET', KEYS[2], 'rcv', 0)
+local a = (tonumber(h[4]) or 0) + 1
 local delay = tonumber(ARGV[8])
 if delay >= 0 then
   redis.call('ZADD', p .. 'dq:delayed', nowms() + delay, jid)
-  redis.call('HSET', KEYS[2], 'st', 'retry')
+  redis.call('HSET', KEYS[2], 'st', 'retry', 'rcv', 0, 'a', a)
   return 'retry'
 end
-local fin = redis.call('HGET', KEYS[2], 'fin')
-redis.call('HSET', KEYS[2], 'st', 'failed', 'fin', 1)
+redis.call('HSET', KEYS[2], 'st', 'failed', 'fin', 1, 'rcv', 0, 'a', a)
 redis.call('EXPIRE', KEYS[2], ARGV[7])
 if fin then return 'dup' end
 redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', ARGV[12])
@@ -353,145 +349,4 @@ func (st *Site) DeferJob(ctx context.Context, q QueuedJob, delay time.Duration) 
 		return fmt.Errorf("redisstore: defer job %d: %w", q.JobID, err)
 	}
 	return nil
-}
-
-// promoteScript: KEYS[1] = dq:delayed, KEYS[2] = dq:ready. ARGV: prefix,
-// limit. Returns {moved, ms until the next due job or -1}.
-var promoteScript = redis.NewScript(luaJobs + `
-local now = nowms()
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-for _, jid in ipairs(ids) do
-  local jk = ARGV[1] .. 'dq:job:' .. jid
-  local w = redis.call('HGET', jk, 'w')
-  if w then
-    redis.call('XADD', KEYS[2], '*', 'j', jid, 'w', w)
-    redis.call('HSET', jk, 'st', 'queued')
-  end
-  redis.call('ZREM', KEYS[1], jid)
-end
-local nx = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #nx == 0 then return {#ids, -1} end
-local d = tonumber(nx[2]) - now
-if d < 0 then d = 0 end
-return {#ids, d}
-`)
-
-// PromoteDue moves up to limit due jobs from the delayed set to the work
-// stream in one Lua script, judged by Redis server time. It returns how
-// many moved and the time until the next one is due (-1: none waiting).
-func (st *Site) PromoteDue(ctx context.Context, limit int) (int, time.Duration, error) {
-	res, err := promoteScript.Run(ctx, st.store.rdb, []string{st.key("dq", "delayed"), st.readyKey()},
-		st.kp, limit).Int64Slice()
-	if err != nil || len(res) != 2 {
-		return 0, 0, fmt.Errorf("redisstore: promote due jobs: %w", err)
-	}
-	next := time.Duration(-1)
-	if res[1] >= 0 {
-		next = time.Duration(res[1]) * time.Millisecond
-	}
-	return int(res[0]), next, nil
-}
-
-// enqueueScript: KEYS[1] = dq:ready, KEYS[2] = dq:seq. ARGV: prefix,
-// webhook id, then field/value pairs. Returns the job id.
-var enqueueScript = redis.NewScript(luaJobs + `
-local jid = string.format('%d', redis.call('INCR', KEYS[2]))
-local jk = ARGV[1] .. 'dq:job:' .. jid
-redis.call('HSET', jk, 'w', ARGV[2], 'a', 0, 'rcv', 0, 'st', 'queued', 'c', string.format('%d', nowms()))
-for i = 3, #ARGV, 2 do redis.call('HSET', jk, ARGV[i], ARGV[i + 1]) end
-redis.call('XADD', KEYS[1], '*', 'j', jid, 'w', ARGV[2])
-return tonumber(jid)
-`)
-
-// EnqueueJob creates a job (a ping, or a redelivery that keeps MessageID)
-// and queues it, in one Lua script. It returns the job id.
-func (st *Site) EnqueueJob(ctx context.Context, j Job) (int64, error) {
-	if j.WebhookID <= 0 {
-		return 0, errors.New("redisstore: enqueue job: no webhook id")
-	}
-	if j.Kind != JobDelivery && j.Kind != JobPing {
-		return 0, fmt.Errorf("redisstore: enqueue job: unknown kind %q", j.Kind)
-	}
-	args := []any{st.kp, itoa(j.WebhookID), "k", j.Kind, "t", j.Topic, "r", itoa(j.ResourceID),
-		"p", j.Payload, "e", j.EventID, "mid", j.MessageID}
-	if !j.EventTime.IsZero() {
-		args = append(args, "ts", itoa(j.EventTime.UnixMilli()))
-	}
-	id, err := enqueueScript.Run(ctx, st.store.rdb, []string{st.readyKey(), st.key("dq", "seq")}, args...).Int64()
-	if err != nil {
-		return 0, fmt.Errorf("redisstore: enqueue job: %w", err)
-	}
-	return id, nil
-}
-
-// JobForDelivery returns the job a logged delivery belonged to, while the
-// job is retained (QueuePolicy.Retention); ErrNotFound otherwise.
-func (st *Site) JobForDelivery(ctx context.Context, deliveryID int64) (*Job, error) {
-	jid, err := st.store.rdb.Get(ctx, st.key("dq", "dlj", itoa(deliveryID))).Int64()
-	if errors.Is(err, redis.Nil) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: job of delivery %d: %w", deliveryID, err)
-	}
-	m, err := st.store.rdb.HGetAll(ctx, st.jobKey(jid)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: job of delivery %d: %w", deliveryID, err)
-	}
-	if len(m) == 0 {
-		return nil, ErrNotFound
-	}
-	return jobFromMap(jid, m), nil
-}
-
-// GetJob returns a job by id; ErrNotFound when it is gone.
-func (st *Site) GetJob(ctx context.Context, id int64) (*Job, error) {
-	m, err := st.store.rdb.HGetAll(ctx, st.jobKey(id)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: get job %d: %w", id, err)
-	}
-	if len(m) == 0 {
-		return nil, ErrNotFound
-	}
-	return jobFromMap(id, m), nil
-}
-
-// QueueStats are the sizes of a site's queues.
-type QueueStats struct {
-	Events        int64 // events not yet fanned out (in the stream)
-	EventsPending int64 // of which read but not yet fanned out
-	Ready         int64 // jobs in the work stream
-	ReadyPending  int64 // of which read and not finished (in flight or lost with a consumer)
-	Delayed       int64 // jobs waiting for a retry
-}
-
-// QueueStats returns the sizes of the site's queues in one pipeline.
-func (st *Site) QueueStats(ctx context.Context) (QueueStats, error) {
-	var qs QueueStats
-	var el, rl, dc *redis.IntCmd
-	var ep, rp *redis.XPendingCmd
-	_, err := st.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		el = p.XLen(ctx, st.evKey())
-		rl = p.XLen(ctx, st.readyKey())
-		dc = p.ZCard(ctx, st.key("dq", "delayed"))
-		ep = p.XPending(ctx, st.evKey(), QueueGroup)
-		rp = p.XPending(ctx, st.readyKey(), QueueGroup)
-		return nil
-	})
-	if err != nil && !isNoGroup(err) {
-		return qs, fmt.Errorf("redisstore: queue stats: %w", err)
-	}
-	qs.Events, qs.Ready, qs.Delayed = el.Val(), rl.Val(), dc.Val()
-	if v := ep.Val(); v != nil {
-		qs.EventsPending = v.Count
-	}
-	if v := rp.Val(); v != nil {
-		qs.ReadyPending = v.Count
-	}
-	return qs, nil
-}
-
-func isNoGroup(err error) bool {
-	var rerr redis.Error
-	return errors.As(err, &rerr) && len(rerr.Error()) >= 7 && rerr.Error()[:7] == "NOGROUP"
 }

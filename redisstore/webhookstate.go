@@ -27,9 +27,9 @@ local function setf(d, name, v)
 end
 local function whState(p, wid, fc, maxf, clear, modStr, modScore)
   local key = p .. 'wh:' .. wid
-  local d = redis.call('HGET', key, 'd')
+  local ds = redis.call('HMGET', key, 'd', 's')
+  local d, st = ds[1], ds[2]
   if not d then return 'gone' end
-  local st = redis.call('HGET', key, 's')
   local n = tonumber(string.match(d, '"failure_count":(%-?%d+)')) or 0
   local changed, newst = false, nil
   if fc == 'reset' and n ~= 0 then

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -101,31 +100,14 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, upstream wcauth.Prob
 // newCall works out which API, version and route r addresses.
 func (a *API) newCall(w http.ResponseWriter, r *http.Request) *call {
 	query, _ := parseQuery(r.URL.RawQuery)
-	c := &call{w: w, r: r, query: query, home: a.homeURL(r)}
-	path := r.URL.Path
-	legacy := true
-	switch {
-	case strings.HasPrefix(path, "/wp-json/wc/v"):
-		legacy, c.version, c.route = false, int(path[len("/wp-json/wc/v")]-'0'), path[len("/wp-json/wc/v1"):]
-	case strings.HasPrefix(path, "/wc-api/v"):
-		c.version, c.route = int(path[len("/wc-api/v")]-'0'), path[len("/wc-api/v1"):]
-	default:
-		c.viaQuery = true
-		if route, ok := restRouteParam(r); ok && strings.HasPrefix(route, "/wc/v") {
-			legacy, c.version, c.route = false, int(route[len("/wc/v")]-'0'), route[len("/wc/v1"):]
-		} else {
-			c.version = int(query.Get("wc-api-version")[0] - '0')
-			c.route = query.Get("wc-api-route")
-		}
-	}
+	t, _ := resolve(r)
+	c := &call{w: w, r: r, query: query, home: a.homeURL(r), version: t.version, route: t.route, viaQuery: t.viaQuery}
 	c.api = wcauth.REST
-	if legacy {
-		c.api = []wcauth.API{wcauth.LegacyV1, wcauth.LegacyV1, wcauth.LegacyV2, wcauth.LegacyV3}[min(max(c.version, 0), 3)]
+	if t.legacy {
+		c.api = []wcauth.API{wcauth.LegacyV1, wcauth.LegacyV1, wcauth.LegacyV2, wcauth.LegacyV3}[t.version]
 	}
-	c.method = effectiveMethod(r, query, legacy)
-	if c.method == http.MethodHead {
-		c.head = true
-	}
+	c.method = effectiveMethod(r, query, t.legacy)
+	c.head = c.method == http.MethodHead
 	return c
 }
 

@@ -54,7 +54,9 @@ func TestDeliveriesRoutes(t *testing.T) {
 
 	legacy := ta.do("GET", fmt.Sprintf("/wc-api/v2/webhooks/%d/deliveries/%d", id, d.ID), "")
 	require.Equal(t, http.StatusOK, legacy.status, legacy.body)
-	var wrapped struct{ WebhookDelivery map[string]any `json:"webhook_delivery"` }
+	var wrapped struct {
+		WebhookDelivery map[string]any `json:"webhook_delivery"`
+	}
 	legacy.json(t, &wrapped)
 	assert.Equal(t, "2016-05-16T03:30:31Z", wrapped.WebhookDelivery["created_at"])
 }

@@ -167,15 +167,17 @@ func (a *API) legacyData(c *call, verb string) (map[string]any, *apiError) {
 		e.Code = "woocommerce_api_request_entity_too_large"
 		return nil, e
 	}
-	data, jerr := decodeJSONObject(body)
-	if jerr != nil || data == nil {
+	decoded, ok := decodeJSON(body)
+	if !ok || decoded == nil {
 		return nil, newError(http.StatusBadRequest, "woocommerce_api_missing_callback_param", "Missing parameter data")
 	}
-	inner, ok := data["webhook"].(map[string]any)
-	if !ok {
+	data, _ := decoded.(map[string]any)
+	value, present := data["webhook"]
+	if !present || value == nil {
 		return nil, newError(http.StatusBadRequest, "woocommerce_api_missing_webhook_data",
 			"No webhook data specified to "+verb+" webhook")
 	}
+	inner, _ := value.(map[string]any) // a list or scalar sets no field, as in PHP
 	return inner, nil
 }
 

@@ -96,6 +96,9 @@ func TestLegacyErrors(t *testing.T) {
 	}{
 		{"POST", "/wc-api/v3/webhooks", `{"name":"x"}`, 400, `{"errors":[{"code":"woocommerce_api_missing_webhook_data","message":"No webhook data specified to create webhook"}]}`},
 		{"POST", "/wc-api/v3/webhooks", ``, 400, `{"errors":[{"code":"woocommerce_api_missing_callback_param","message":"Missing parameter data"}]}`},
+		{"POST", "/wc-api/v3/webhooks", `[]`, 400, `{"errors":[{"code":"woocommerce_api_missing_webhook_data","message":"No webhook data specified to create webhook"}]}`},
+		{"POST", "/wc-api/v3/webhooks", `{"webhook":[]}`, 400, `{"errors":[{"code":"woocommerce_api_invalid_webhook_topic","message":"Webhook topic is required and must be valid."}]}`},
+		{"POST", "/wc-api/v3/webhooks", `{"webhook":null}`, 400, `{"errors":[{"code":"woocommerce_api_missing_webhook_data","message":"No webhook data specified to create webhook"}]}`},
 		{"PUT", "/wc-api/v3/webhooks/0", `{}`, 400, `{"errors":[{"code":"woocommerce_api_missing_webhook_data","message":"No webhook data specified to edit webhook"}]}`},
 		{"POST", "/wc-api/v3/webhooks", `{"webhook":{"topic":"invalid.topic","delivery_url":"http://e.com"}}`, 400, `{"errors":[{"code":"woocommerce_api_invalid_webhook_topic","message":"Webhook topic is required and must be valid."}]}`},
 		{"POST", "/wc-api/v3/webhooks", `{"webhook":{"topic":"order.created","delivery_url":"https://foobar!"}}`, 400, `{"errors":[{"code":"woocommerce_api_invalid_webhook_delivery_url","message":"Webhook delivery URL must be a valid URL starting with http:\/\/ or https:\/\/"}]}`},

@@ -105,9 +105,23 @@ type jsonError struct {
 	message string
 }
 
+// decodeJSON decodes a JSON body as PHP's json_decode does; ok is false for
+// an empty or invalid body.
+func decodeJSON(body []byte) (v any, ok bool) {
+	obj, jerr := decodeJSONValue(body)
+	return obj, jerr == nil && len(bytes.TrimSpace(body)) > 0
+}
+
 // decodeJSONObject decodes a JSON body into a map. A body that is valid JSON
 // but not an object yields no parameters, as in WordPress.
 func decodeJSONObject(body []byte) (map[string]any, *jsonError) {
+	v, jerr := decodeJSONValue(body)
+	obj, _ := v.(map[string]any)
+	return obj, jerr
+}
+
+// decodeJSONValue decodes any JSON value, numbers kept exact.
+func decodeJSONValue(body []byte) (any, *jsonError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, nil
 	}
@@ -126,8 +140,7 @@ func decodeJSONObject(body []byte) (map[string]any, *jsonError) {
 	if depth(v) > 512 {
 		return nil, &jsonError{1, "Maximum stack depth exceeded"}
 	}
-	obj, _ := v.(map[string]any)
-	return obj, nil
+	return v, nil
 }
 
 // depth returns the nesting depth of a decoded JSON value.

@@ -30,7 +30,7 @@ func (a *API) serveREST(c *call) {
 		return
 	}
 	if !c.verdict.CanManage {
-		allow = http.Header{"Allow": {""}}
+		allow = nil // WordPress lists only the methods the user may use: none
 	}
 	p, perr := a.restParams(c, route)
 	if perr != nil {
@@ -54,6 +54,9 @@ func (a *API) serveREST(c *call) {
 	if e, isErr := body.(*apiError); isErr {
 		a.writeRESTError(c, e, allow)
 		return
+	}
+	if allow == nil {
+		allow = http.Header{}
 	}
 	for k, v := range extra {
 		allow[k] = v

@@ -57,7 +57,7 @@ func (a *API) restList(c *call, p *restParams) (int, any, http.Header, error) {
 // 0 when an explicit offset decides the page.
 func restListQuery(p *restParams) (q redisstore.ListQuery, page, perPage int) {
 	perPage = intParam(p, "per_page", 10)
-	page = intParam(p, "page", 1)
+	page = min(intParam(p, "page", 1), maxOffset/100)
 	q = redisstore.ListQuery{
 		OrderBy: redisstore.OrderByCreated,
 		Desc:    true,
@@ -65,10 +65,7 @@ func restListQuery(p *restParams) (q redisstore.ListQuery, page, perPage int) {
 		Offset:  (page - 1) * perPage,
 	}
 	if off := intParam(p, "offset", 0); off != 0 {
-		if off < 0 {
-			off = -off
-		}
-		q.Offset = off
+		q.Offset = absint(off)
 		page = 0
 	}
 	if v, ok := stringParam(p, "order"); ok {
@@ -108,6 +105,21 @@ func restListQuery(p *restParams) (q redisstore.ListQuery, page, perPage int) {
 		}
 	}
 	return q, page, perPage
+}
+
+// maxOffset bounds offsets and pages so page arithmetic cannot overflow;
+// nothing lies that deep.
+const maxOffset = 1 << 40
+
+// absint is PHP's absint, bounded by maxOffset.
+func absint(n int) int {
+	if n < 0 {
+		n = -n
+	}
+	if n < 0 || n > maxOffset {
+		return maxOffset
+	}
+	return n
 }
 
 func intParam(p paramSource, key string, def int) int {

@@ -253,14 +253,16 @@ func TestRESTBatch(t *testing.T) {
 	res := ta.do("POST", "/wp-json/wc/v3/webhooks/batch", `{"create":[
 		{"name":"one","topic":"order.created","delivery_url":"https://a.example/1"},
 		{"name":"two","topic":"Product.Updated","delivery_url":"https://a.example/2"},
-		{"name":"bad","topic":"nope","delivery_url":"https://a.example/3"}]}`)
+		{"name":"bad","topic":"nope","delivery_url":"https://a.example/3"},
+		{"name":"odd status","topic":"order.created","delivery_url":"https://a.example/4","status":"bogus"}]}`)
 	require.Equal(t, http.StatusOK, res.status, res.body)
 	var out struct {
 		Create []map[string]any
 	}
 	res.json(t, &out)
-	require.Len(t, out.Create, 3)
+	require.Len(t, out.Create, 4)
 	assert.Equal(t, "one", out.Create[0]["name"])
+	assert.Equal(t, "active", out.Create[3]["status"], "an invalid status on create falls back to active")
 	assert.Equal(t, "product.updated", out.Create[1]["topic"])
 	assert.Equal(t, float64(0), out.Create[2]["id"])
 	assert.Equal(t, "woocommerce_rest_shop_webhook_invalid_topic", out.Create[2]["error"].(map[string]any)["code"])

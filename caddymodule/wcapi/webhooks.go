@@ -62,11 +62,8 @@ func (a *API) newWebhook(p paramSource, apiVersion string, userID int64, codes w
 		return nil, newError(http.StatusBadRequest, codes.url, msgs.invalidURL)
 	}
 	status := redisstore.StatusActive
-	if s, ok := paramText(p, "status"); ok {
-		if !contains(statusEnum, s) {
-			return nil, newError(http.StatusBadRequest, codes.status, msgs.invalidStatus)
-		}
-		status = s
+	if s, ok := paramText(p, "status"); ok && contains(statusEnum, s) {
+		status = s // honoured when valid (WooCommerce ignores it); default active
 	}
 	now := a.opts.Now().UTC()
 	w := &redisstore.Webhook{

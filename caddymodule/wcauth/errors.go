@@ -37,6 +37,7 @@ const (
 	msgUnknownMethod        = "Unknown request method."
 	msgStoreUnavailable     = "Unable to verify credentials."
 	msgUpstreamUnavailable  = "Unable to verify credentials with the site."
+	msgUnverifiableOAuth    = "OAuth 1.0a requests to this route cannot be verified with the site; use HTTPS, or API keys held by the proxy (auth keys)."
 )
 
 // authCode is the authentication error code of api.

@@ -29,7 +29,7 @@ var legacyAfterPermission = map[string]bool{
 // unverifiable is the error for an OAuth request that cannot be probed
 // without changing what it signs or what it does.
 func unverifiable(api API) *Error {
-	return newErr(api, http.StatusUnauthorized, msgUpstreamUnavailable)
+	return newErr(api, http.StatusUnauthorized, msgUnverifiableOAuth)
 }
 
 // authOAuth replays an OAuth request to the site with a neutral body and
@@ -76,9 +76,12 @@ func (u *Upstream) authOAuth(ctx context.Context, req Request, get *phpArray) Ve
 	if oauthProves(req, route, ans) {
 		return Verdict{Authenticated: true, CanManage: true}
 	}
-	if ans.status >= 200 && ans.status < 300 {
-		// Authenticated (the OAuth check passed) but nothing proven.
-		return Verdict{Authenticated: true}
+	if ans.status != http.StatusUnauthorized && ans.status != http.StatusForbidden {
+		// The signature passed but the answer proves nothing about the
+		// right to manage webhooks (a legacy list, a legacy id WordPress
+		// does not have, a route WooCommerce lacks): say so rather than
+		// answer as if the user lacked the right.
+		return Verdict{Err: unverifiable(req.API)}
 	}
 	return ans.denial(req.API)
 }

@@ -115,14 +115,14 @@ func TestUpstreamOAuth(t *testing.T) {
 	run("rest customer", tr{api: REST, method: "GET", target: restSigned(false, "GET", restPath, nil, signer(ckCust, csCust, "o6"))}, Verdict{Authenticated: true}, 1)
 	run("rest bad signature", tr{api: REST, method: "GET", target: restSigned(false, "GET", restPath, nil, signer(ckRW, "cs_bad", "o7"))}, e(CodeRESTAuth, 401, "Invalid signature - provided signature does not match."), 1)
 	run("rest form body", tr{api: REST, method: "POST", target: restPath, body: query(signer(ckRW, csRW, "o8").sign("POST", home+restPath, nil)), header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, Verdict{}, 0)
-	run("rest form body with query oauth", tr{api: REST, method: "POST", target: restSigned(false, "POST", restPath, nil, signer(ckRW, csRW, "o9")), body: "topic=x", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, e(CodeRESTAuth, 401, "Unable to verify credentials with the site."), 0)
+	run("rest form body with query oauth", tr{api: REST, method: "POST", target: restSigned(false, "POST", restPath, nil, signer(ckRW, csRW, "o9")), body: "topic=x", header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}, e(CodeRESTAuth, 401, msgUnverifiableOAuth), 0)
 	v3 := "/wc-api/v3/webhooks"
 	run("legacy count", tr{api: LegacyV3, method: "GET", target: legacySigned(false, "GET", v3+"/count", nil, signer(ckRW, csRW, "l1"))}, can, 1)
-	run("legacy list proves nothing", tr{api: LegacyV3, method: "GET", target: legacySigned(false, "GET", v3, nil, signer(ckRW, csRW, "l2"))}, Verdict{Authenticated: true}, 1)
+	run("legacy list proves nothing", tr{api: LegacyV3, method: "GET", target: legacySigned(false, "GET", v3, nil, signer(ckRW, csRW, "l2"))}, e(CodeLegacyAuth, 401, msgUnverifiableOAuth), 1)
 	run("legacy create", tr{api: LegacyV3, method: "POST", target: legacySigned(false, "POST", v3, nil, signer(ckRW, csRW, "l3"))}, can, 1)
 	run("legacy customer create", tr{api: LegacyV3, method: "POST", target: legacySigned(false, "POST", v3, nil, signer(ckCust, csCust, "l4"))}, Verdict{Authenticated: true}, 1)
-	run("legacy delete not sent", tr{api: LegacyV3, method: "DELETE", target: legacySigned(false, "DELETE", v3+"/5", nil, signer(ckRW, csRW, "l5"))}, e(CodeLegacyAuth, 401, "Unable to verify credentials with the site."), 0)
-	run("legacy get override to delete not sent", tr{api: LegacyV3, method: "GET", eff: "DELETE", target: legacySigned(false, "DELETE", v3+"/5", []kv{{"_method", "DELETE"}}, signer(ckRW, csRW, "l6"))}, e(CodeLegacyAuth, 401, "Unable to verify credentials with the site."), 0)
+	run("legacy delete not sent", tr{api: LegacyV3, method: "DELETE", target: legacySigned(false, "DELETE", v3+"/5", nil, signer(ckRW, csRW, "l5"))}, e(CodeLegacyAuth, 401, msgUnverifiableOAuth), 0)
+	run("legacy get override to delete not sent", tr{api: LegacyV3, method: "GET", eff: "DELETE", target: legacySigned(false, "DELETE", v3+"/5", []kv{{"_method", "DELETE"}}, signer(ckRW, csRW, "l6"))}, e(CodeLegacyAuth, 401, msgUnverifiableOAuth), 0)
 	run("legacy missing parameter", tr{api: LegacyV3, method: "GET", target: v3 + "/count?oauth_consumer_key=" + ckRW}, e(CodeLegacyAuth, 404, "oauth_timestamp parameter is missing"), 1)
 }
 
