@@ -33,6 +33,9 @@ type envOptions struct {
 	// Extra lines inside both module sites (after wc_webhooks), for example
 	// a `header` directive that marks a config generation.
 	Extra string
+	// Global holds extra lines inside the global `wc_webhooks { }` block
+	// (after `redis`), for example a `dispatch { ... }` sub-block.
+	Global string
 }
 
 // testEnv is one isolated set-up: a redis-server, the stand-in WooCommerce
@@ -104,7 +107,7 @@ func (e *testEnv) Caddyfile(opts envOptions) string {
 	fmt.Fprintf(&b, "{\n\tadmin %s\n\tpersist_config off\n\thttp_port %d\n\thttps_port %d\n", e.admin, e.globalHTTP, e.globalHTTPS)
 	b.WriteString("\tdefault_bind 127.0.0.1\n\tauto_https disable_redirects\n\tskip_install_trust\n\tgrace_period 10s\n")
 	b.WriteString("\tservers {\n\t\tprotocols h1 h2\n\t}\n")
-	fmt.Fprintf(&b, "\twc_webhooks {\n\t\tredis %s\n\t}\n}\n\n", e.RedisURL)
+	fmt.Fprintf(&b, "\twc_webhooks {\n\t\tredis %s\n%s\t}\n}\n\n", e.RedisURL, indent(indent(opts.Global)))
 	fmt.Fprintf(&b, "%s {\n%s\treverse_proxy %s\n}\n\n", e.HTTPBase, module(e.HTTPBase), e.Upstream)
 	fmt.Fprintf(&b, "%s {\n\ttls %s %s\n%s\treverse_proxy %s\n}\n\n", e.HTTPSBase, e.CertFile, e.KeyFile, module(e.HTTPSBase), e.Upstream)
 	fmt.Fprintf(&b, "%s {\n\treverse_proxy %s\n}\n", e.PlainBase, e.Upstream)

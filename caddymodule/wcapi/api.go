@@ -44,6 +44,9 @@ type Options struct {
 	Logger *zap.Logger
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// Dispatch queues pings, events and redeliveries. Default: none (no
+	// pings; the wc-webhooks/v1 routes answer 501).
+	Dispatch Dispatch
 }
 
 // API answers the webhooks routes of one site.
@@ -90,7 +93,11 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, upstream wcauth.Prob
 		Query:    c.query,
 		Upstream: upstream,
 	})
-	if c.api == wcauth.REST {
+	switch {
+	case c.own:
+		a.serveOwn(c)
+		return
+	case c.api == wcauth.REST:
 		a.serveREST(c)
 		return
 	}
@@ -101,7 +108,7 @@ func (a *API) Serve(w http.ResponseWriter, r *http.Request, upstream wcauth.Prob
 func (a *API) newCall(w http.ResponseWriter, r *http.Request) *call {
 	query, _ := parseQuery(r.URL.RawQuery)
 	t, _ := resolve(r)
-	c := &call{w: w, r: r, query: query, home: a.homeURL(r), version: t.version, route: t.route, viaQuery: t.viaQuery}
+	c := &call{w: w, r: r, query: query, home: a.homeURL(r), version: t.version, route: t.route, viaQuery: t.viaQuery, own: t.own}
 	c.api = wcauth.REST
 	if t.legacy {
 		c.api = []wcauth.API{wcauth.LegacyV1, wcauth.LegacyV1, wcauth.LegacyV2, wcauth.LegacyV3}[t.version]

@@ -210,6 +210,7 @@ func (a *API) legacyCreate(c *call) (int, any, http.Header, error) {
 	if err := a.opts.Store.CreateWebhook(c.r.Context(), w); err != nil {
 		return 0, nil, nil, err
 	}
+	a.pingIfDue(c.r.Context(), w, false)
 	return http.StatusCreated, object{{"webhook", renderLegacyWebhook(w)}}, nil, nil
 }
 
@@ -222,12 +223,14 @@ func (a *API) legacyEdit(c *call, id string) (int, any, http.Header, error) {
 	if w == nil {
 		return 0, verr, nil, err
 	}
+	oldURL := w.DeliveryURL
 	if e := a.applyUpdate(w, batchItem{item: data}, legacyWebhookCodes, legacyWebhookErrors, false); e != nil {
 		return 0, e, nil, nil
 	}
 	if err := a.opts.Store.SaveWebhook(c.r.Context(), w); err != nil {
 		return 0, nil, nil, err
 	}
+	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != oldURL)
 	return http.StatusOK, object{{"webhook", renderLegacyWebhook(w)}}, nil, nil
 }
 

@@ -9,6 +9,7 @@ import (
 // target is where an API request is addressed: which API and version, and
 // the route below the namespace ("/webhooks/5").
 type target struct {
+	own      bool // this module's wc-webhooks/v1 namespace
 	legacy   bool
 	version  int    // 1, 2 or 3
 	route    string // below /wc/vN or /wc-api/vN
@@ -73,10 +74,16 @@ func resolveQuery(raw string) (t target, decided, ok bool) {
 	return target{}, false, false
 }
 
-// restTarget accepts a REST route "/wc/vN/webhook(s)..." (case-insensitive,
-// as WordPress matches routes).
+// ownNamespace holds this module's own routes (events, redelivery).
+const ownNamespace = "/wc-webhooks/v1"
+
+// restTarget accepts a REST route "/wc/vN/webhook(s)..." or one in this
+// module's namespace (case-insensitive, as WordPress matches routes).
 func restTarget(route string, viaQuery bool) (target, bool) {
 	route = "/" + strings.TrimLeft(route, "/")
+	if len(route) > len(ownNamespace) && strings.EqualFold(route[:len(ownNamespace)], ownNamespace) && route[len(ownNamespace)] == '/' {
+		return target{own: true, version: 1, route: route[len(ownNamespace):], viaQuery: viaQuery}, true
+	}
 	if len(route) < len("/wc/v1/webhook") || !strings.EqualFold(route[:len("/wc/v")], "/wc/v") {
 		return target{}, false
 	}

@@ -27,6 +27,7 @@ type call struct {
 	query    url.Values
 	home     string // home URL without trailing slash
 	viaQuery bool   // addressed as ?rest_route= or ?wc-api-route=
+	own      bool   // addressed to this module's wc-webhooks/v1 routes
 	verdict  wcauth.Verdict
 	body     []byte
 	bodyErr  error

@@ -214,6 +214,7 @@ func (a *API) createOne(c *call, p paramSource) (*redisstore.Webhook, *apiError)
 		a.opts.Logger.Error("create webhook failed")
 		return nil, errRESTServer
 	}
+	a.pingIfDue(c.r.Context(), w, false)
 	return w, nil
 }
 
@@ -235,12 +236,14 @@ func (a *API) updateOne(c *call, p paramSource, checkStatus bool) (*redisstore.W
 	if !found {
 		return nil, newError(http.StatusBadRequest, "woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.")
 	}
+	oldURL := w.DeliveryURL
 	if e := a.applyUpdate(w, p, restWebhookCodes, restWebhookErrors, checkStatus); e != nil {
 		return nil, e
 	}
 	if err := a.opts.Store.SaveWebhook(c.r.Context(), w); err != nil {
 		return nil, errRESTServer
 	}
+	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != oldURL)
 	return w, nil
 }
 

@@ -112,9 +112,6 @@ func (a *API) applyUpdate(w *redisstore.Webhook, p paramSource, codes webhookCod
 		if !ValidDeliveryURL(u) {
 			return newError(http.StatusBadRequest, codes.url, msgs.invalidURL)
 		}
-		if u != w.DeliveryURL {
-			w.PendingDelivery = true
-		}
 		w.DeliveryURL = u
 	}
 	if secret, ok := paramText(p, "secret"); ok {

@@ -1,0 +1,228 @@
+package dispatcher
+
+import (
+	"context"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
+)
+
+// laneKey names one webhook of one site.
+type laneKey struct {
+	site string
+	hook int64
+}
+
+// jobKey names one job of one site.
+type jobKey struct {
+	site string
+	job  int64
+}
+
+// lane queues the jobs of one webhook; at most MaxPerWebhook workers drain
+// it, so a slow receiver holds only its own lane's slots.
+type lane struct {
+	q      []work
+	active int
+}
+
+type work struct {
+	ss *siteState
+	q  redisstore.QueuedJob
+}
+
+// submit queues q on its webhook's lane. It returns false when the lane is
+// full (the caller defers the job in Redis). A job already queued or in
+// flight here (read again by a reclaim) is ignored.
+func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
+	lk := laneKey{ss.site.Name(), q.WebhookID}
+	jk := jobKey{ss.site.Name(), q.JobID}
+	d.lanesMu.Lock()
+	defer d.lanesMu.Unlock()
+	if _, dup := d.inflight[jk]; dup {
+		return true
+	}
+	l := d.lanes[lk]
+	if l == nil {
+		l = &lane{}
+		d.lanes[lk] = l
+	}
+	if len(l.q) >= d.cfg.LaneQueue {
+		return false
+	}
+	d.inflight[jk] = struct{}{}
+	l.q = append(l.q, work{ss, q})
+	if l.active < d.cfg.MaxPerWebhook {
+		l.active++
+		d.wg.Add(1)
+		go d.laneWorker(lk, l)
+	}
+	return true
+}
+
+// laneWorker drains a lane until it is empty or the dispatcher stops;
+// jobs left queued at a stop stay pending in Redis for reclaim.
+func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
+	defer d.wg.Done()
+	for {
+		d.lanesMu.Lock()
+		if len(l.q) == 0 || d.loopCtx.Err() != nil {
+			for _, w := range l.q {
+				delete(d.inflight, jobKey{lk.site, w.q.JobID})
+			}
+			d.signalFreed()
+			if d.loopCtx.Err() != nil {
+				l.q = nil
+			}
+			l.active--
+			if l.active == 0 && len(l.q) == 0 {
+				delete(d.lanes, lk)
+			}
+			d.lanesMu.Unlock()
+			return
+		}
+		w := l.q[0]
+		l.q = l.q[1:]
+		d.lanesMu.Unlock()
+
+		select {
+		case d.sem <- struct{}{}:
+			if d.loopCtx.Err() == nil {
+				d.process(d.hardCtx, w)
+			}
+			<-d.sem
+		case <-d.loopCtx.Done():
+		}
+		d.lanesMu.Lock()
+		delete(d.inflight, jobKey{lk.site, w.q.JobID})
+		d.lanesMu.Unlock()
+		d.signalFreed()
+	}
+}
+
+// signalFreed wakes a reader waiting for capacity.
+func (d *Dispatcher) signalFreed() {
+	select {
+	case d.freed <- struct{}{}:
+	default:
+	}
+}
+
+// readBudget waits until this process holds fewer than 2×MaxConcurrent
+// jobs and returns how many to read (at most ReadCount), or 0 when ctx
+// ends. Work not read stays in the stream for any process to take.
+func (d *Dispatcher) readBudget(ctx context.Context) int {
+	limit := 2 * d.cfg.MaxConcurrent
+	for {
+		d.lanesMu.Lock()
+		held := len(d.inflight)
+		d.lanesMu.Unlock()
+		if free := limit - held; free > 0 {
+			return min(d.cfg.ReadCount, free)
+		}
+		t := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return 0
+		case <-d.freed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// process runs one job: begin (lease, receive count, delivery id), check
+// the webhook, send, and record the outcome in one script.
+func (d *Dispatcher) process(ctx context.Context, w work) {
+	site := w.ss.site
+	pol := d.cfg.policy()
+	log := d.log.With(zap.String("site", site.Name()), zap.Int64("job", w.q.JobID), zap.Int64("webhook", w.q.WebhookID))
+	outcome, job, hook, err := site.BeginJob(ctx, d.cfg.ConsumerName, w.q, pol)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("begin job failed; it stays pending", zap.Error(err))
+		}
+		return
+	}
+	switch outcome {
+	case redisstore.BeginOK:
+	case redisstore.BeginPoison:
+		log.Error("job set aside as poison after repeated receives without a finish")
+		d.cfg.Metrics.JobPoisoned(site.Name())
+		return
+	default:
+		log.Debug("job not sent", zap.String("reason", outcome))
+		return
+	}
+	if hook.Status != redisstore.StatusActive {
+		if err := site.DropJob(ctx, w.q, "dropped", false, pol); err != nil && ctx.Err() == nil {
+			log.Warn("drop job failed", zap.Error(err))
+		}
+		return
+	}
+	if job.Kind == redisstore.JobPing {
+		d.processPing(ctx, w, hook, log)
+		return
+	}
+	a := d.deliver(ctx, w.ss, job, hook)
+	if ctx.Err() != nil {
+		return // hard stop: the attempt is left for reclaim, nothing recorded
+	}
+	dur, _ := time.ParseDuration(a.log.Duration + "s")
+	if a.success {
+		if err := site.CompleteJob(ctx, w.q, a.log, pol); err != nil {
+			log.Warn("complete job failed; it will be redelivered", zap.Error(err))
+			return
+		}
+		d.cfg.Metrics.Attempt(site.Name(), OutcomeSuccess, dur)
+		if job.Attempts == 0 && !job.EventTime.IsZero() {
+			d.cfg.Metrics.EventToDelivery(site.Name(), time.Since(job.EventTime))
+		}
+		log.Debug("delivered", zap.Int("code", a.code), zap.Int64("delivery", job.DeliveryID))
+		return
+	}
+	retryIn, retry := d.cfg.retryDelay(job.Attempts+1, a, time.Now())
+	if !retry {
+		retryIn = -1
+	}
+	res, err := site.FailJob(ctx, w.q, a.log, retryIn, "code "+a.log.ResponseCode, pol)
+	if err != nil {
+		log.Warn("record failed attempt failed; it will be redelivered", zap.Error(err))
+		return
+	}
+	outcomeName := OutcomeFailed
+	switch res {
+	case redisstore.FailRetry:
+		outcomeName = OutcomeRetry
+	case redisstore.FailDisabled:
+		outcomeName = OutcomeDisabled
+		d.cfg.Metrics.WebhookDisabled(site.Name())
+		log.Warn("webhook disabled after consecutive failed deliveries", zap.Int("max_failures", d.cfg.MaxFailures))
+	}
+	d.cfg.Metrics.Attempt(site.Name(), outcomeName, dur)
+	log.Info("delivery attempt failed", zap.String("code", a.log.ResponseCode), zap.String("outcome", outcomeName),
+		zap.Int("attempt", job.Attempts+1), zap.Duration("retry_in", max(retryIn, 0)))
+}
+
+// processPing sends a ping; exactly 200 clears pending_delivery. A ping is
+// tried once, as WooCommerce does.
+func (d *Dispatcher) processPing(ctx context.Context, w work, hook *redisstore.Webhook, log *zap.Logger) {
+	ok, err := d.ping(ctx, hook)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		log.Info("ping failed", zap.String("error", transportMessage(err))) // without the URL
+	}
+	d.cfg.Metrics.Ping(w.ss.site.Name(), ok)
+	status := "failed"
+	if ok {
+		status = "done"
+	}
+	if err := w.ss.site.DropJob(ctx, w.q, status, ok, d.cfg.policy()); err != nil {
+		log.Warn("record ping failed", zap.Error(err))
+	}
+}
