@@ -69,15 +69,20 @@ type App struct {
 	// Default: 100000 (0 means the default).
 	IDFloor int64 `json:"id_floor,omitempty"`
 
-	logger  *zap.Logger
-	mu      sync.Mutex
-	poolKey string     // pool key of the held reference
-	conn    *redisConn // non-nil while a pool reference is held
-	store   atomic.Pointer[redisstore.Store]
-	started bool
-	cleaned bool               // Cleanup ran: Start must not acquire again
-	cancel  context.CancelFunc // stops the background start check
-	done    chan struct{}      // closed when the start check returns
+	// Dispatch configures webhook delivery (see DispatchConfig). Default:
+	// delivery enabled with every default.
+	Dispatch *DispatchConfig `json:"dispatch,omitempty"`
+
+	dispatch DispatchConfig // Dispatch with defaults applied
+	logger   *zap.Logger
+	mu       sync.Mutex
+	poolKey  string     // pool key of the held reference
+	conn     *redisConn // non-nil while a pool reference is held
+	store    atomic.Pointer[redisstore.Store]
+	started  bool
+	cleaned  bool               // Cleanup ran: Start must not acquire again
+	cancel   context.CancelFunc // stops the background start check
+	done     chan struct{}      // closed when the start check returns
 }
 
 // CaddyModule returns the Caddy module information.
@@ -89,10 +94,22 @@ func (*App) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision resolves placeholders, applies defaults, validates the Redis
-// URL and takes a reference on the pooled connection. It dials nothing and
-// starts no goroutine.
+// URL and the dispatch settings, registers the delivery metrics in the
+// config's registry and takes a reference on the pooled connection. It
+// dials nothing and starts no goroutine.
 func (a *App) Provision(ctx caddy.Context) error {
 	a.logger = ctx.Logger()
+	if a.Dispatch != nil {
+		a.dispatch = *a.Dispatch
+		a.dispatch.RetryLadder = append([]caddy.Duration(nil), a.Dispatch.RetryLadder...)
+		a.dispatch.AllowNetworks = append([]string(nil), a.Dispatch.AllowNetworks...)
+	}
+	if err := a.dispatch.provision(); err != nil {
+		return fmt.Errorf("wc_webhooks: %w", err)
+	}
+	if err := metrics.register(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("wc_webhooks: %w", err)
+	}
 	if a.KeyPrefix == "" {
 		a.KeyPrefix = DefaultKeyPrefix
 	}
@@ -148,7 +165,10 @@ func (a *App) releaseLocked() error {
 	return nil
 }
 
-// Start creates the Redis client (acquiring it if Provision did not) and
+// Start creates the Redis client (acquiring it if Provision did not),
+// starts the Redis's webhook dispatcher unless dispatch is disabled (or
+// keeps the one a previous config started, replacing it when the dispatch
+// settings changed; with dispatch disabled a running one is stopped), and
 // checks, in the background, that Redis is reachable and configured for
 // durability (appendonly yes, maxmemory-policy noeviction), logging what it
 // finds. It never fails because Redis is down. It is idempotent, and does
@@ -168,12 +188,15 @@ func (a *App) Start() error {
 	a.started = true
 	conn := a.conn
 	conn.Client()
+	store := a.storeLocked()
+	if err := conn.dispatch.configure(&a.dispatch, store, a.KeyPrefix, a.IDFloor, a.logger.Named("dispatch")); err != nil {
+		return fmt.Errorf("wc_webhooks: %w", err)
+	}
 	if conn.embedded {
 		a.logger.Warn(embeddedWarning)
 		return nil
 	}
 	a.logger.Info("using redis", zap.String("redis", conn.redacted))
-	store := a.storeLocked()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	a.cancel, a.done = cancel, done
@@ -261,6 +284,19 @@ func (a *App) storeLocked() *redisstore.Store {
 	s := redisstore.New(conn.Client(), redisstore.Options{Prefix: prefix, IDFloor: floor})
 	a.store.Store(s)
 	return s
+}
+
+// ensureSite registers a site for delivery with the dispatcher of the
+// app's Redis (see dispatchRunner.ensureSite). It fails when the app holds
+// no connection (cleaned up).
+func (a *App) ensureSite(ctx context.Context, site *redisstore.Site, home string, override bool) error {
+	a.mu.Lock()
+	conn := a.conn
+	a.mu.Unlock()
+	if conn == nil {
+		return fmt.Errorf("wc_webhooks: registering site %s: the app is not running", site.Name())
+	}
+	return conn.dispatch.ensureSite(ctx, site, home, override)
 }
 
 // Interface guards

@@ -40,6 +40,7 @@ func parseGlobalOption(d *caddyfile.Dispenser, existing any) (any, error) {
 //	    redis      <url>      # default: embedded in-memory Redis
 //	    key_prefix <prefix>   # default: wcwh
 //	    id_floor   <n>        # default: 100000
+//	    dispatch   off | { ... }  # see unmarshalDispatch; default: delivery on
 //	}
 //
 // Unknown and repeated subdirectives are errors.
@@ -55,6 +56,14 @@ func (a *App) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("wc_webhooks: %s specified more than once", opt)
 		}
 		seen[opt] = true
+		if opt == "dispatch" {
+			cfg, err := unmarshalDispatch(d)
+			if err != nil {
+				return err
+			}
+			a.Dispatch = cfg
+			continue
+		}
 		val, err := singleArg(d)
 		if err != nil {
 			return err

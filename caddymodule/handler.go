@@ -197,7 +197,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhtt
 			return caddyhttp.Error(http.StatusBadRequest, errors.New("wc_webhooks: the request's host is not a usable site name"))
 		}
 	}
-	api, err := h.siteAPI(name)
+	api, err := h.siteAPI(name, h.homeFor(r))
 	if err != nil {
 		h.logger.Error("preparing site", zap.String("site", name), zap.Error(err))
 		return caddyhttp.Error(http.StatusInternalServerError, err)
@@ -206,12 +206,25 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhtt
 	return nil
 }
 
-// siteAPI returns the cached API of a site, building it on first use.
-func (h *Handler) siteAPI(name string) (*wcapi.API, error) {
+// homeFor is the handler's home_url, or the request's scheme://host.
+func (h *Handler) homeFor(r *http.Request) string {
+	if h.HomeURL != "" {
+		return h.HomeURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// siteAPI returns the cached API of a site, building it on first use with
+// home as the site's home URL for delivery.
+func (h *Handler) siteAPI(name, home string) (*wcapi.API, error) {
 	if v, ok := h.sites.Load(name); ok {
 		return v.(*wcapi.API), nil
 	}
-	api, err := h.buildAPI(name)
+	api, err := h.buildAPI(name, home)
 	if err != nil {
 		return nil, err
 	}
@@ -228,8 +241,9 @@ func (h *Handler) siteAPI(name string) (*wcapi.API, error) {
 // buildAPI builds the API of one site. With auth keys each site gets its
 // own authenticator on its own keys; with auth upstream the sites share
 // the handler's, whose verdict cache is bounded and keyed by Host and home
-// URL among others, so one shop's verdicts never answer for another.
-func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
+// URL among others, so one shop's verdicts never answer for another. The
+// API queues pings, events and redeliveries through a siteDispatch.
+func (h *Handler) buildAPI(name, home string) (*wcapi.API, error) {
 	site, err := h.app.Store().Site(name)
 	if err != nil {
 		return nil, fmt.Errorf("opening site %q: %w", name, err)
@@ -251,6 +265,7 @@ func (h *Handler) buildAPI(name string) (*wcapi.API, error) {
 		HomeURL:      h.HomeURL,
 		MaxBodyBytes: h.MaxBodySize,
 		Logger:       logger,
+		Dispatch:     &siteDispatch{app: h.app, site: site, home: home, fixedHome: h.HomeURL != ""},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building API of site %q: %w", name, err)

@@ -149,7 +149,7 @@ func TestSiteCacheIsBounded(t *testing.T) {
 	h := new(Handler)
 	provisionHandler(t, h, "")
 	h.nsites.Store(maxCachedSites)
-	api, err := h.siteAPI("late.example")
+	api, err := h.siteAPI("late.example", "https://late.example")
 	require.NoError(t, err)
 	require.NotNil(t, api)
 	_, cached := h.sites.Load("late.example")

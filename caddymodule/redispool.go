@@ -49,6 +49,7 @@ type redisConn struct {
 	opts     *redis.Options // nil for the embedded server
 	redacted string         // URL with the password masked, for logs
 	embedded bool
+	dispatch *dispatchRunner // the webhook dispatcher on this Redis
 
 	mu     sync.Mutex
 	client *redis.Client
@@ -65,18 +66,20 @@ func newURLConn(raw string) (*redisConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &redisConn{opts: opts, redacted: redactURL(raw)}, nil
+	return &redisConn{opts: opts, redacted: redactURL(raw), dispatch: newDispatchRunner()}, nil
 }
 
 // newEmbeddedConn returns an unstarted embedded in-memory Redis.
 func newEmbeddedConn() *redisConn {
-	return &redisConn{embedded: true, redacted: "embedded"}
+	return &redisConn{embedded: true, redacted: "embedded", dispatch: newDispatchRunner()}
 }
 
 // closedConn returns a redisConn whose client fails every command; it stands
 // in when no pool reference is held, so the request path never panics.
 func closedConn() *redisConn {
-	return &redisConn{embedded: true, redacted: "closed", closed: true}
+	r := newDispatchRunner()
+	r.closed = true
+	return &redisConn{embedded: true, redacted: "closed", closed: true, dispatch: r}
 }
 
 // Client returns the connection's client, creating it on first call. After
@@ -120,9 +123,11 @@ func (c *redisConn) dialEmbedded(_ context.Context, _, _ string) (net.Conn, erro
 	return conn, nil
 }
 
-// Destruct closes the client and the embedded server; it implements
-// caddy.Destructor and is safe to call more than once.
+// Destruct stops the dispatcher, then closes the client and the embedded
+// server; it implements caddy.Destructor and is safe to call more than once.
 func (c *redisConn) Destruct() error {
+	// Outside c.mu: the dispatcher's last attempts still use the client.
+	_ = c.dispatch.close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
