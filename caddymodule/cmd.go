@@ -129,26 +129,16 @@ func cmdAddKey(fl caddycmd.Flags) (int, error) {
 	if err != nil || userID <= 0 {
 		return fail(errors.New("--user-id must be a positive integer"))
 	}
-	b, _, err := openBackend(fl)
-	if err != nil {
-		return fail(err)
-	}
-	defer b.close()
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	return exitCode(addKey(ctx, cliStdout, b, userID, fl.String("description"), fl.String("permissions")))
+	return withBackend(fl, func(ctx context.Context, b keyBackend, _ string) error {
+		return addKey(ctx, cliStdout, b, userID, fl.String("description"), fl.String("permissions"))
+	})
 }
 
 // cmdListKeys implements `caddy wc-webhooks list-keys`.
 func cmdListKeys(fl caddycmd.Flags) (int, error) {
-	b, name, err := openBackend(fl)
-	if err != nil {
-		return fail(err)
-	}
-	defer b.close()
-	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
-	defer cancel()
-	return exitCode(listKeys(ctx, cliStdout, b, name))
+	return withBackend(fl, func(ctx context.Context, b keyBackend, name string) error {
+		return listKeys(ctx, cliStdout, b, name)
+	})
 }
 
 // cmdDeleteKey implements `caddy wc-webhooks delete-key`.
@@ -157,6 +147,14 @@ func cmdDeleteKey(fl caddycmd.Flags) (int, error) {
 	if err != nil || id <= 0 {
 		return fail(errors.New("--id must be a positive key id"))
 	}
+	return withBackend(fl, func(ctx context.Context, b keyBackend, name string) error {
+		return deleteKey(ctx, cliStdout, b, name, id)
+	})
+}
+
+// withBackend opens the backend the flags name, runs do with a bounded
+// context and turns its error into the command's exit code.
+func withBackend(fl caddycmd.Flags, do func(ctx context.Context, b keyBackend, site string) error) (int, error) {
 	b, name, err := openBackend(fl)
 	if err != nil {
 		return fail(err)
@@ -164,7 +162,7 @@ func cmdDeleteKey(fl caddycmd.Flags) (int, error) {
 	defer b.close()
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
 	defer cancel()
-	return exitCode(deleteKey(ctx, cliStdout, b, name, id))
+	return exitCode(do(ctx, b, name))
 }
 
 // addKey creates a key and prints its id, consumer key and secret.

@@ -41,20 +41,7 @@ func restDate(t time.Time, loc *time.Location) any {
 
 // renderWebhook renders a webhook as the REST API of c's version does.
 func (a *API) renderWebhook(c *call, w *redisstore.Webhook) object {
-	resource, event := SplitTopic(w.Topic)
-	if w.Topic == "" {
-		resource, event = "", ""
-	}
-	o := object{
-		{"id", w.ID},
-		{"name", w.Name},
-		{"status", w.Status},
-		{"topic", w.Topic},
-		{"resource", resource},
-		{"event", event},
-		{"hooks", TopicHooks(w.Topic)},
-		{"delivery_url", w.DeliveryURL},
-	}
+	o := webhookFields(w)
 	if c.version == 1 {
 		o = append(o,
 			field{"date_created", restDate(w.Created, time.UTC)},
@@ -155,10 +142,14 @@ func headerObject(h map[string]string) object {
 // renderLegacyWebhook renders a webhook as the legacy v2/v3 API does
 // (without the {"webhook":…} wrapper).
 func renderLegacyWebhook(w *redisstore.Webhook) object {
+	return append(webhookFields(w),
+		field{"created_at", legacyDate(w.Created)},
+		field{"updated_at", legacyDate(w.Modified)})
+}
+
+// webhookFields are the members every API version starts a webhook with.
+func webhookFields(w *redisstore.Webhook) object {
 	resource, event := SplitTopic(w.Topic)
-	if w.Topic == "" {
-		resource, event = "", ""
-	}
 	return object{
 		{"id", w.ID},
 		{"name", w.Name},
@@ -168,8 +159,6 @@ func renderLegacyWebhook(w *redisstore.Webhook) object {
 		{"event", event},
 		{"hooks", TopicHooks(w.Topic)},
 		{"delivery_url", w.DeliveryURL},
-		{"created_at", legacyDate(w.Created)},
-		{"updated_at", legacyDate(w.Modified)},
 	}
 }
 
