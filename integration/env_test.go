@@ -33,6 +33,9 @@ type envOptions struct {
 	// Extra lines inside both module sites (after wc_webhooks), for example
 	// a `header` directive that marks a config generation.
 	Extra string
+	// RedisAddr, when set, is a redis-server the test runs itself
+	// (host:port); default: a throwaway one from redistest.
+	RedisAddr string
 	// Global holds extra lines inside the global `wc_webhooks { }` block
 	// (after `redis`), for example a `dispatch { ... }` sub-block.
 	Global string
@@ -71,7 +74,10 @@ func newEnv(t testing.TB, opts envOptions) *testEnv {
 		opts.Timezone = "UTC"
 	}
 	e := &testEnv{t: t, opts: opts, Dir: t.TempDir()}
-	e.RedisURL = "redis://" + redistest.Start(t)
+	if opts.RedisAddr == "" {
+		opts.RedisAddr = redistest.Start(t)
+	}
+	e.RedisURL = "redis://" + opts.RedisAddr
 	e.Standin = standin.New()
 	up := httptest.NewServer(e.Standin)
 	t.Cleanup(up.Close)

@@ -16,7 +16,9 @@ type Dispatch interface {
 	// Redeliver queues a logged delivery again, with its webhook-id. It
 	// returns redisstore.ErrNotFound or dispatcher.ErrRedeliveryUnavailable
 	// (wrapped) when the delivery cannot be sent again.
-	Redeliver(ctx context.Context, webhookID, deliveryID int64) (newDeliveryID int64, err error)
+	// The job id it returns names the queued delivery job (its attempts get
+	// delivery log ids of their own).
+	Redeliver(ctx context.Context, webhookID, deliveryID int64) (jobID int64, err error)
 }
 
 // pingIfDue queues a ping as WooCommerce's data store does on every save:

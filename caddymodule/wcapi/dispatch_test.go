@@ -115,7 +115,7 @@ func TestRedeliverRoute(t *testing.T) {
 	url := fmt.Sprintf("/wp-json/wc-webhooks/v1/webhooks/%d/deliveries/5/redeliver", id)
 	res := ta.do("POST", url, "")
 	require.Equal(t, http.StatusAccepted, res.status, res.body)
-	assert.Equal(t, fmt.Sprintf(`{"webhook_id":%d,"delivery_id":5,"redelivery_id":77}`, id), res.body)
+	assert.Equal(t, fmt.Sprintf(`{"webhook_id":%d,"delivery_id":5,"job_id":77}`, id), res.body)
 	d.redo = fmt.Errorf("wrapped: %w", redisstore.ErrNotFound)
 	assert.Equal(t, http.StatusNotFound, ta.do("POST", url, "").status)
 	d.redo = fmt.Errorf("wrapped: %w", dispatcher.ErrRedeliveryUnavailable)

@@ -150,7 +150,7 @@ func (a *API) redeliver(c *call, webhookID, deliveryID int64, allow http.Header)
 		a.writeRESTError(c, newError(http.StatusNotFound, "woocommerce_rest_webhook_invalid_id", "Invalid webhook ID."), allow)
 		return
 	}
-	newID, err := a.opts.Dispatch.Redeliver(ctx, webhookID, deliveryID)
+	jobID, err := a.opts.Dispatch.Redeliver(ctx, webhookID, deliveryID)
 	switch {
 	case isNotFound(err):
 		a.writeRESTError(c, newError(http.StatusNotFound, "woocommerce_rest_invalid_id", "Invalid resource ID."), allow)
@@ -162,7 +162,7 @@ func (a *API) redeliver(c *call, webhookID, deliveryID int64, allow http.Header)
 		a.writeRESTError(c, errRESTServer, allow)
 	default:
 		a.writeREST(c, http.StatusAccepted, object{
-			{"webhook_id", webhookID}, {"delivery_id", deliveryID}, {"redelivery_id", newID},
+			{"webhook_id", webhookID}, {"delivery_id", deliveryID}, {"job_id", jobID},
 		}, allow)
 	}
 }
