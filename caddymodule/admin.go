@@ -32,6 +32,8 @@ const maxAdminBody = 64 << 10
 //	       {"site": "...", "user_id": 1, "description": "...", "permissions": "read_write"}
 //	       answers 201 with the consumer key and secret, shown only this once
 //	DELETE /wc_webhooks/keys/<id>?site=<name>   delete a key
+//	POST   /wc_webhooks/import                  import webhooks from WordPress;
+//	       body ImportRequest, answers ImportResponse (no secrets)
 //
 // `caddy wc-webhooks` uses them when it is given no Redis URL.
 type AdminAPI struct{}
@@ -44,11 +46,12 @@ func (AdminAPI) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Routes returns the admin routes of the API keys.
+// Routes returns the admin routes of the API keys and the import.
 func (a *AdminAPI) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: adminKeysPath, Handler: caddy.AdminHandlerFunc(a.handleKeys)},
 		{Pattern: adminKeysPath + "/", Handler: caddy.AdminHandlerFunc(a.handleKey)},
+		{Pattern: adminImportPath, Handler: caddy.AdminHandlerFunc(a.handleImport)},
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/dustin/go-humanize"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcpage"
 )
 
 func init() {
@@ -104,6 +106,9 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //	    timezone       <IANA name>        # default: UTC
 //	    home_url       <url>              # default: from each request
 //	    max_body_size  <size>             # default: 1MiB
+//	    operator_path  <path>             # operator page; default: off
+//	    watch_writes   on|off             # events from REST writes; default: on
+//	    service_key    <ck:cs>            # read key for payloads, e.g. {env.WC_SERVICE_KEY}; default: none
 //	}
 //
 // The block is optional. Unknown and repeated subdirectives are errors.
@@ -147,6 +152,20 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("wc_webhooks: max_body_size must be a size such as 1MiB, got %q", val)
 			}
 			h.MaxBodySize = int64(size)
+		case "operator_path":
+			base, err := wcpage.CleanBasePath(val)
+			if err != nil {
+				return d.Errf("wc_webhooks: operator_path must be a path such as /wc-webhooks-admin, got %q", val)
+			}
+			h.OperatorPath = base
+		case "watch_writes":
+			if val != "on" && val != "off" {
+				return d.Errf("wc_webhooks: watch_writes must be on or off, got %q", val)
+			}
+			on := val == "on"
+			h.WatchWrites = &on
+		case "service_key":
+			h.ServiceKey = val
 		default:
 			return d.Errf("wc_webhooks: unrecognized subdirective %q", opt)
 		}

@@ -21,6 +21,7 @@ func TestHandlerCaddyfileAllOptions(t *testing.T) {
 		timezone Europe/Berlin
 		home_url https://shop.example/
 		max_body_size 2MiB
+		operator_path /wc-webhooks-admin/
 	}`)
 	var h Handler
 	require.NoError(t, h.UnmarshalCaddyfile(d))
@@ -30,6 +31,7 @@ func TestHandlerCaddyfileAllOptions(t *testing.T) {
 	assert.Equal(t, "Europe/Berlin", h.Timezone)
 	assert.Equal(t, "https://shop.example/", h.HomeURL)
 	assert.EqualValues(t, 2<<20, h.MaxBodySize)
+	assert.Equal(t, "/wc-webhooks-admin", h.OperatorPath, "the trailing slash is dropped")
 }
 
 func TestHandlerCaddyfileEmpty(t *testing.T) {
@@ -66,6 +68,9 @@ func TestHandlerCaddyfileErrors(t *testing.T) {
 		"zero size":         "wc_webhooks {\nmax_body_size 0\n}",
 		"negative size":     "wc_webhooks {\nmax_body_size -1MiB\n}",
 		"repeated ttl form": "wc_webhooks {\nauth_cache_ttl 1s\nauth_cache_ttl 2s\n}",
+		"relative operator": "wc_webhooks {\noperator_path admin\n}",
+		"root operator":     "wc_webhooks {\noperator_path /\n}",
+		"operator query":    "wc_webhooks {\noperator_path /admin?x=1\n}",
 	}
 	for name, in := range cases {
 		var h Handler

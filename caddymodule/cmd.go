@@ -31,8 +31,8 @@ const cliTimeout = 15 * time.Second
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "wc-webhooks",
-		Usage: "add-key|list-keys|delete-key --site <name> [--redis <url> | --address <admin>] [flags]",
-		Short: "Manages the WooCommerce API keys of wc_webhooks (auth keys)",
+		Usage: "add-key|list-keys|delete-key|import --site <name> [--redis <url> | --address <admin>] [flags]",
+		Short: "Manages the WooCommerce API keys of wc_webhooks (auth keys) and imports webhooks",
 		Long: `
 Manages the WooCommerce REST API keys that the wc_webhooks handler checks
 when it runs with "auth keys". Keys live in Redis, per site: --site must be
@@ -43,6 +43,8 @@ without port).
               are shown only this once
   list-keys   lists a site's keys (never their secrets)
   delete-key  deletes a key by its id
+  import      imports a shop's existing WordPress webhooks, keeping ids
+              (see caddy wc-webhooks import --help)
 
 With --redis (default $WC_WEBHOOKS_REDIS) the command writes to that Redis
 directly; --key-prefix and --id-floor must then match the wc_webhooks
@@ -91,7 +93,7 @@ func setupCLI(cmd *cobra.Command) {
 	}
 	del.Flags().Int64("id", 0, "id of the key to delete (see list-keys)")
 
-	cmd.AddCommand(add, list, del)
+	cmd.AddCommand(add, list, del, importCommand())
 	cmd.Args = cobra.NoArgs
 	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }

@@ -1,6 +1,7 @@
 package caddymodule
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcapi"
 	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcauth"
+	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcevents"
+	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcpage"
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
 )
 
@@ -82,6 +85,25 @@ type Handler struct {
 	// Default: 1048576 (1 MiB).
 	MaxBodySize int64 `json:"max_body_size,omitempty"`
 
+	// OperatorPath, when set, serves the operator page (package wcpage)
+	// at this path and below, e.g. "/wc-webhooks-admin": the site's
+	// webhooks, recent deliveries and queue, with pause/activate and
+	// redeliver, behind the same credentials as the API. Default: "" (off).
+	OperatorPath string `json:"operator_path,omitempty"`
+
+	// WatchWrites turns the shop's successful REST writes (wc/v1-v3 and
+	// legacy wc-api orders, products, customers, coupons, batches, refunds,
+	// variations) into topic events for the webhooks. Default: true.
+	WatchWrites *bool `json:"watch_writes,omitempty"`
+
+	// ServiceKey is a WooCommerce REST API key "consumer_key:consumer_secret"
+	// (read permission) the module uses to read a resource when a write's
+	// answer is not the representation a webhook's API version needs.
+	// Placeholders such as {env.WC_SERVICE_KEY} are expanded. Default: none
+	// (then such webhooks get no event for that write).
+	ServiceKey string `json:"service_key,omitempty"`
+
+	events   eventState
 	app      *App
 	upstream *wcauth.Upstream // shared by all sites; nil with auth keys
 	location *time.Location
@@ -119,7 +141,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.upstream = wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
 		h.upstream.Logger = h.logger
 	}
-	return nil
+	return h.provisionEvents()
 }
 
 // applyDefaults fills in and checks every setting.
@@ -164,6 +186,13 @@ func (h *Handler) applyDefaults() error {
 	if h.MaxBodySize == 0 {
 		h.MaxBodySize = DefaultMaxBodySize
 	}
+	if h.OperatorPath != "" {
+		base, err := wcpage.CleanBasePath(h.OperatorPath)
+		if err != nil {
+			return fmt.Errorf("wc_webhooks: operator_path: %w", err)
+		}
+		h.OperatorPath = base
+	}
 	return nil
 }
 
@@ -182,7 +211,15 @@ func checkHomeURL(raw string) (string, error) {
 // ServeHTTP answers webhooks API requests and passes everything else to
 // next unchanged. The pass-through path only looks at the URL.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	if h.OperatorPath != "" && wcpage.Under(r.URL.Path, h.OperatorPath) {
+		return h.servePage(w, r, next)
+	}
 	if !wcapi.Match(r) {
+		if h.events.watch {
+			if watch, ok := wcevents.Classify(r); ok {
+				return h.serveWatched(w, r, next, watch)
+			}
+		}
 		return next.ServeHTTP(w, r)
 	}
 	return h.serveAPI(w, r, next)
@@ -203,6 +240,40 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhtt
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
 	api.Serve(w, r, newNextProber(r, next))
+	return nil
+}
+
+// servePage serves the operator page of the request's site. The page is
+// cheap to build, so it is built per request (operators only).
+func (h *Handler) servePage(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	name := h.Site
+	if name == "" {
+		name = siteFromHost(r.Host)
+		if !validSiteName(name) {
+			return caddyhttp.Error(http.StatusBadRequest, errors.New("wc_webhooks: the request's host is not a usable site name"))
+		}
+	}
+	site, err := h.app.Store().Site(name)
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, fmt.Errorf("opening site %q: %w", name, err))
+	}
+	var auth wcauth.Authenticator = h.upstream
+	if h.Auth == AuthKeys {
+		keys := wcauth.NewKeys(site)
+		keys.Logger = h.logger
+		auth = keys
+	}
+	dead := site.KeyPrefix() + "dq:dead" // the dead-letter stream (see redisstore/events.go)
+	page, err := wcpage.New(wcpage.Options{
+		Store: site, Auth: auth, BasePath: h.OperatorPath, HomeURL: h.HomeURL, Location: h.location,
+		Logger:   h.logger.With(zap.String("site", name)),
+		Dispatch: &siteDispatch{app: h.app, site: site, home: h.homeFor(r), fixedHome: h.HomeURL != ""},
+		Dead:     func(ctx context.Context) (int64, error) { return h.app.Store().Client().XLen(ctx, dead).Result() },
+	})
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	page.Serve(w, r, newNextProber(r, next))
 	return nil
 }
 

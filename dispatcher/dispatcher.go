@@ -40,8 +40,9 @@ type Dispatcher struct {
 
 // siteState is one served site.
 type siteState struct {
-	site *redisstore.Site
-	opts SiteOptions
+	site  *redisstore.Site
+	opts  SiteOptions
+	batch *siteBatchers
 
 	cacheMu  sync.Mutex
 	cached   []redisstore.Webhook
@@ -83,7 +84,7 @@ func (d *Dispatcher) AddSite(ctx context.Context, site *redisstore.Site, so Site
 		ss.opts = so
 		return nil
 	}
-	ss := &siteState{site: site, opts: so}
+	ss := &siteState{site: site, opts: so, batch: d.newBatchers(site)}
 	d.sites[site.Name()] = ss
 	if d.running {
 		d.startSite(ss)
@@ -197,7 +198,8 @@ func (d *Dispatcher) handle(ctx context.Context, ss *siteState, evs []redisstore
 }
 
 // fanOut creates the jobs of the events, one per active webhook of the
-// site with the event's topic, in one pipelined round trip.
+// site with the event's topic (and API version, when the event names one),
+// in one round trip.
 func (d *Dispatcher) fanOut(ctx context.Context, ss *siteState, evs []redisstore.Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -210,7 +212,7 @@ func (d *Dispatcher) fanOut(ctx context.Context, ss *siteState, evs []redisstore
 	for i, ev := range evs {
 		reqs[i].EventEntryID = ev.EntryID
 		for _, w := range hooks {
-			if w.Topic == ev.Topic {
+			if w.Topic == ev.Topic && (ev.APIVersion == "" || w.APIVersion == ev.APIVersion) {
 				reqs[i].WebhookIDs = append(reqs[i].WebhookIDs, w.ID)
 			}
 		}

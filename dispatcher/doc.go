@@ -9,10 +9,11 @@
 //  2. A dispatcher serving the site reads it (consumer group "wcwh", one
 //     consumer name per process), lists the site's active webhooks (cached
 //     WebhookCacheTTL, default 1 s), keeps those whose topic equals the
-//     event's, and in one Lua script per event (pipelined per read) acks
-//     and deletes the event and creates one job per webhook in the work
-//     stream. An event is fanned out once: the script does nothing when the
-//     event was already acked.
+//     event's (and whose api_version equals the event's APIVersion, when it
+//     names one), and in one Lua script call per read (each event atomic
+//     on its own) acks and deletes the event and creates one job per
+//     webhook in the work stream. An event is fanned out once: the script
+//     does nothing for an event already acked.
 //  3. A process holds at most 2×MaxConcurrent jobs read and unfinished;
 //     it reads no more until some finish, so other processes take the rest.
 //     A job goes to its webhook's lane (at most MaxPerWebhook, default 4,
@@ -25,6 +26,12 @@
 //  5. The POST is sent and its outcome recorded in one script: complete
 //     (XACK+XDEL, log entry, failure_count reset) or fail (XACK+XDEL, log
 //     entry, and either a retry in the delayed set or the final failure).
+//
+// Begins and outcomes of concurrent workers are group-committed: one
+// script call handles up to 32 jobs, each job's change atomic on its own,
+// and a lone job goes out at once. An outcome is recorded in the
+// background while the worker takes its lane's next job; its entry stays
+// pending until then, so a crash means redelivery, and Stop waits for it.
 //
 // Due retries are promoted to the work stream every PromoteInterval
 // (default 250 ms) by a script that uses Redis server time. Entries a

@@ -24,6 +24,10 @@ type Event struct {
 	Payload []byte
 	// Time is when the event happened; zero means now.
 	Time time.Time
+	// APIVersion, when set, limits the event to the webhooks of that API
+	// version (wp_api_v1, wp_api_v2, wp_api_v3 or legacy_v3), whose payload
+	// it carries. Default "": every webhook of the topic.
+	APIVersion string
 }
 
 // ErrRedeliveryUnavailable is returned when a logged delivery can no
@@ -41,7 +45,7 @@ func Publish(ctx context.Context, site *redisstore.Site, ev Event) (string, erro
 	if ev.Topic == "" || strings.ContainsAny(ev.Topic, " \t\r\n") {
 		return "", fmt.Errorf("dispatcher: publish: invalid topic %q", ev.Topic)
 	}
-	id, err := site.PublishEvent(ctx, ev.Topic, ev.ResourceID, ev.Payload, ev.Time)
+	id, err := site.PublishEventFor(ctx, ev.Topic, ev.ResourceID, ev.Payload, ev.Time, ev.APIVersion)
 	if err != nil {
 		return "", fmt.Errorf("dispatcher: publish: %w", err)
 	}

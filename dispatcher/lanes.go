@@ -140,7 +140,8 @@ func (d *Dispatcher) process(ctx context.Context, w work) {
 	site := w.ss.site
 	pol := d.cfg.policy()
 	log := d.log.With(zap.String("site", site.Name()), zap.Int64("job", w.q.JobID), zap.Int64("webhook", w.q.WebhookID))
-	outcome, job, hook, err := site.BeginJob(ctx, d.cfg.ConsumerName, w.q, pol)
+	br, err := d.beginJob(ctx, w.ss, w.q)
+	outcome, job, hook := br.Outcome, br.Job, br.Webhook
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("begin job failed; it stays pending", zap.Error(err))
@@ -171,10 +172,26 @@ func (d *Dispatcher) process(ctx context.Context, w work) {
 	if ctx.Err() != nil {
 		return // hard stop: the attempt is left for reclaim, nothing recorded
 	}
+	// The outcome is recorded while this worker moves on to its lane's next
+	// job: the entry stays pending (redelivered after a crash) until the
+	// script has run, and Stop waits for it.
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.record(ctx, w, job, a, log)
+	}()
+}
+
+// record stores the outcome of a delivery attempt in one script (through
+// the site's finish batcher): complete, retry or final failure.
+func (d *Dispatcher) record(ctx context.Context, w work, job *redisstore.Job, a attempt, log *zap.Logger) {
+	site := w.ss.site
 	dur, _ := time.ParseDuration(a.log.Duration + "s")
 	if a.success {
-		if err := site.CompleteJob(ctx, w.q, a.log, pol); err != nil {
-			log.Warn("complete job failed; it will be redelivered", zap.Error(err))
+		if _, err := d.finishJob(ctx, w.ss, redisstore.Outcome{Job: w.q, Delivery: a.log, Success: true}); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("complete job failed; it will be redelivered", zap.Error(err))
+			}
 			return
 		}
 		d.cfg.Metrics.Attempt(site.Name(), OutcomeSuccess, dur)
@@ -188,9 +205,11 @@ func (d *Dispatcher) process(ctx context.Context, w work) {
 	if !retry {
 		retryIn = -1
 	}
-	res, err := site.FailJob(ctx, w.q, a.log, retryIn, "code "+a.log.ResponseCode, pol)
+	res, err := d.finishJob(ctx, w.ss, redisstore.Outcome{Job: w.q, Delivery: a.log, RetryIn: retryIn, Reason: "code " + a.log.ResponseCode})
 	if err != nil {
-		log.Warn("record failed attempt failed; it will be redelivered", zap.Error(err))
+		if ctx.Err() == nil {
+			log.Warn("record failed attempt failed; it will be redelivered", zap.Error(err))
+		}
 		return
 	}
 	outcomeName := OutcomeFailed

@@ -38,6 +38,9 @@ type Event struct {
 	ResourceID int64
 	Payload    []byte
 	Time       time.Time
+	// APIVersion, when set, limits the event to webhooks of that API
+	// version (the payload is that version's representation).
+	APIVersion string
 }
 
 // QueuedJob is one entry of a site's work stream.
@@ -51,19 +54,27 @@ func (st *Site) evKey() string    { return st.key("ev") }
 func (st *Site) readyKey() string { return st.key("dq", "ready") }
 func (st *Site) sitesKey() string { return st.store.prefix + ":sites" }
 
-// PublishEvent appends an event to the site's event stream with one XADD
-// and returns its entry id. The payload is stored as given, byte for byte.
+// PublishEvent appends an event for every webhook of its topic to the
+// site's event stream with one XADD and returns its entry id. The payload
+// is stored as given, byte for byte.
 func (st *Site) PublishEvent(ctx context.Context, topic string, resourceID int64, payload []byte, t time.Time) (string, error) {
+	return st.PublishEventFor(ctx, topic, resourceID, payload, t, "")
+}
+
+// PublishEventFor is PublishEvent for the webhooks of one API version
+// (wp_api_v1, wp_api_v2, wp_api_v3, legacy_v3; "" means all).
+func (st *Site) PublishEventFor(ctx context.Context, topic string, resourceID int64, payload []byte, t time.Time, apiVersion string) (string, error) {
 	if topic == "" {
 		return "", errors.New("redisstore: publish event: topic is empty")
 	}
 	if t.IsZero() {
 		t = time.Now()
 	}
-	id, err := st.store.rdb.XAdd(ctx, &redis.XAddArgs{
-		Stream: st.evKey(),
-		Values: []any{"t", topic, "r", itoa(resourceID), "p", payload, "ts", itoa(t.UnixMilli())},
-	}).Result()
+	values := []any{"t", topic, "r", itoa(resourceID), "p", payload, "ts", itoa(t.UnixMilli())}
+	if apiVersion != "" {
+		values = append(values, "v", apiVersion)
+	}
+	id, err := st.store.rdb.XAdd(ctx, &redis.XAddArgs{Stream: st.evKey(), Values: values}).Result()
 	if err != nil {
 		return "", fmt.Errorf("redisstore: publish event %s: %w", topic, err)
 	}
@@ -161,6 +172,7 @@ func decodeEvents(msgs []redis.XMessage) []Event {
 	for _, m := range msgs {
 		ev := Event{EntryID: m.ID}
 		ev.Topic, _ = m.Values["t"].(string)
+		ev.APIVersion, _ = m.Values["v"].(string)
 		if s, ok := m.Values["r"].(string); ok {
 			ev.ResourceID, _ = strconv.ParseInt(s, 10, 64)
 		}
@@ -192,34 +204,56 @@ func decodeJobs(msgs []redis.XMessage) []QueuedJob {
 	return out
 }
 
-// fanOutScript: KEYS[1] = ev, KEYS[2] = dq:ready, KEYS[3] = dq:seq.
-// ARGV: key prefix, group, event entry id, message id prefix, then
-// webhook ids. Acks and
-// deletes the event and creates one queued job per webhook, atomically.
-// Returns the number of jobs, or -1 when the event was no longer pending
-// (another consumer fanned it out already).
-var fanOutScript = redis.NewScript(`
-local p, g, eid = ARGV[1], ARGV[2], ARGV[3]
-if redis.call('XACK', KEYS[1], g, eid) == 0 then return -1 end
-local e = redis.call('XRANGE', KEYS[1], eid, eid)
-redis.call('XDEL', KEYS[1], eid)
-if #e == 0 then return 0 end
-local h = {}
-local f = e[1][2]
-for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
-local t = redis.call('TIME')
-local now = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))
-local n = 0
-for i = 5, #ARGV do
-  local w = ARGV[i]
-  local jid = string.format('%d', redis.call('INCR', KEYS[3]))
-  redis.call('HSET', p .. 'dq:job:' .. jid, 'k', 'd', 'w', w, 't', h['t'] or '', 'r', h['r'] or '0',
-    'p', h['p'] or '', 'e', eid, 'ts', h['ts'] or now, 'mid', ARGV[4] .. eid .. '_' .. w,
-    'a', 0, 'rcv', 0, 'st', 'queued', 'c', now)
-  redis.call('XADD', KEYS[2], '*', 'j', jid, 'w', w)
-  n = n + 1
+// luaFanOut holds fanOutOne: ek = ev, rk = dq:ready, sk = dq:seq, mp the
+// message id prefix, ws the webhook ids. It acks and deletes the event
+// and creates one queued job per webhook, and returns the number of jobs,
+// or -1 when the event was no longer pending (another consumer fanned it
+// out already).
+const luaFanOut = `
+local function fanOutOne(p, g, ek, rk, sk, eid, mp, ws)
+  if redis.call('XACK', ek, g, eid) == 0 then return -1 end
+  local e = redis.call('XRANGE', ek, eid, eid)
+  redis.call('XDEL', ek, eid)
+  if #e == 0 then return 0 end
+  local h = {}
+  local f = e[1][2]
+  for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
+  local t = redis.call('TIME')
+  local now = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))
+  for _, w in ipairs(ws) do
+    local jid = string.format('%d', redis.call('INCR', sk))
+    redis.call('HSET', p .. 'dq:job:' .. jid, 'k', 'd', 'w', w, 't', h['t'] or '', 'r', h['r'] or '0',
+      'p', h['p'] or '', 'e', eid, 'ts', h['ts'] or now, 'mid', mp .. eid .. '_' .. w,
+      'a', 0, 'rcv', 0, 'st', 'queued', 'c', now)
+    redis.call('XADD', rk, '*', 'j', jid, 'w', w)
+  end
+  return #ws
 end
-return n
+`
+
+// fanOutScript fans out many events, each on its own exactly as
+// fanOutOne (an error in one is reported for it alone). KEYS[1] = ev,
+// KEYS[2] = dq:ready, KEYS[3] = dq:seq. ARGV: key prefix, group, message
+// id prefix, then for each event: its entry id, the number of webhooks n
+// and n webhook ids. Returns one result per event ({'err', message} on an
+// error).
+var fanOutScript = redis.NewScript(luaFanOut + `
+local p, g, mp = ARGV[1], ARGV[2], ARGV[3]
+local res = {}
+local a = 4
+while a <= #ARGV do
+  local eid, n = ARGV[a], tonumber(ARGV[a + 1])
+  local ws = {}
+  for i = 1, n do ws[i] = ARGV[a + 1 + i] end
+  a = a + 2 + n
+  local ok, r = pcall(fanOutOne, p, g, KEYS[1], KEYS[2], KEYS[3], eid, mp, ws)
+  if not ok then
+    if type(r) == 'table' and r.err then r = r.err end
+    r = {'err', tostring(r)}
+  end
+  res[#res + 1] = r
+end
+return res
 `)
 
 // messagePrefix starts the Standard Webhooks message ids of the site's
@@ -235,17 +269,11 @@ func (st *Site) messagePrefix() string {
 // "msg_<site hash>_<event entry id>_<webhook id>". It returns the number of
 // jobs created, or -1 when the event was already fanned out (never twice).
 func (st *Site) FanOut(ctx context.Context, eventEntryID string, webhookIDs []int64) (int, error) {
-	args := make([]any, 0, 4+len(webhookIDs))
-	args = append(args, st.kp, QueueGroup, eventEntryID, st.messagePrefix())
-	for _, id := range webhookIDs {
-		args = append(args, itoa(id))
-	}
-	n, err := fanOutScript.Run(ctx, st.store.rdb,
-		[]string{st.evKey(), st.readyKey(), st.key("dq", "seq")}, args...).Int()
+	res, err := st.FanOutBatch(ctx, []FanOutRequest{{EventEntryID: eventEntryID, WebhookIDs: webhookIDs}})
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: fan out event %s: %w", eventEntryID, err)
+		return 0, err
 	}
-	return n, nil
+	return res[0], nil
 }
 
 // pruneScript: KEYS[1], KEYS[2] = ev, dq:ready. ARGV: group, own consumer
@@ -291,47 +319,49 @@ type FanOutRequest struct {
 	WebhookIDs   []int64
 }
 
-// FanOutBatch runs FanOut for many events in one pipelined round trip
-// (each event still one atomic script). It returns the result of each, in
-// order (-1: already fanned out); on error, none or some may have run,
-// and running them again is safe.
+// fanOutChunk bounds the events of one fan-out script call.
+const fanOutChunk = 64
+
+// FanOutBatch runs FanOut for many events in one script call per 64
+// events (one round trip; each event is still fanned out atomically on
+// its own). It returns the result of each, in order (-1: already fanned
+// out); on error, none or some may have run, and running them again is
+// safe.
 func (st *Site) FanOutBatch(ctx context.Context, reqs []FanOutRequest) ([]int, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}
 	keys := []string{st.evKey(), st.readyKey(), st.key("dq", "seq")}
-	run := func() ([]*redis.Cmd, error) {
-		cmds := make([]*redis.Cmd, len(reqs))
-		_, err := st.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, r := range reqs {
-				args := make([]any, 0, 4+len(r.WebhookIDs))
-				args = append(args, st.kp, QueueGroup, r.EventEntryID, st.messagePrefix())
-				for _, id := range r.WebhookIDs {
-					args = append(args, itoa(id))
-				}
-				cmds[i] = fanOutScript.EvalSha(ctx, p, keys, args...)
+	mp := st.messagePrefix()
+	out := make([]int, 0, len(reqs))
+	for len(reqs) > 0 {
+		part := reqs[:min(len(reqs), fanOutChunk)]
+		reqs = reqs[len(part):]
+		args := []any{st.kp, QueueGroup, mp}
+		for _, r := range part {
+			args = append(args, r.EventEntryID, len(r.WebhookIDs))
+			for _, id := range r.WebhookIDs {
+				args = append(args, itoa(id))
 			}
-			return nil
-		})
-		return cmds, err
-	}
-	cmds, err := run()
-	if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") {
-		if lerr := fanOutScript.Load(ctx, st.store.rdb).Err(); lerr != nil {
-			return nil, fmt.Errorf("redisstore: fan out: load script: %w", lerr)
 		}
-		cmds, err = run()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: fan out %d events: %w", len(reqs), err)
-	}
-	out := make([]int, len(cmds))
-	for i, c := range cmds {
-		n, err := c.Int()
+		res, err := fanOutScript.Run(ctx, st.store.rdb, keys, args...).Slice()
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: fan out event %s: %w", reqs[i].EventEntryID, err)
+			return nil, fmt.Errorf("redisstore: fan out %d events: %w", len(part), err)
 		}
-		out[i] = n
+		if len(res) != len(part) {
+			return nil, fmt.Errorf("redisstore: fan out %d events: %d replies", len(part), len(res))
+		}
+		for i, r := range res {
+			n, ok := r.(int64)
+			if !ok {
+				msg := "unexpected reply"
+				if e, ok := r.([]any); ok && len(e) == 2 {
+					msg, _ = e[1].(string)
+				}
+				return nil, fmt.Errorf("redisstore: fan out event %s: %s", part[i].EventEntryID, msg)
+			}
+			out = append(out, int(n))
+		}
 	}
 	return out, nil
 }

@@ -61,7 +61,8 @@ func (p QueuePolicy) ttl() string { return itoa(int64(p.Retention / time.Second)
 func (st *Site) jobKey(id int64) string { return st.key("dq", "job", itoa(id)) }
 
 // luaJobs holds helpers shared by the job scripts: log a delivery record
-// under its reserved id (trimming to keep) and finish a stream entry.
+// under its reserved id (trimming to keep), finish a stream entry, the
+// message of an error caught by pcall, and Redis server time in ms.
 const luaJobs = `
 local function logDelivery(p, wid, dl, rec, keep)
   if not dl or dl == '' or dl == '0' or rec == '' then return end
@@ -79,52 +80,79 @@ local function ackdel(k, g, eid)
   redis.call('XACK', k, g, eid)
   redis.call('XDEL', k, eid)
 end
+local function perr(e)
+  if type(e) == 'table' and e.err then return e.err end
+  return tostring(e)
+end
 local function nowms()
   local t = redis.call('TIME')
   return t[1] * 1000 + math.floor(t[2] / 1000)
 end
 `
 
-// beginScript: KEYS[1] = dq:ready, KEYS[2] = dq:job:<jid>. ARGV: prefix,
-// group, consumer, entry id, job id, max receives, ttl seconds.
-var beginScript = redis.NewScript(luaJobs + `
-local p, g, c, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local maxr, ttl = tonumber(ARGV[6]), tonumber(ARGV[7])
-local pe = redis.call('XPENDING', KEYS[1], g, eid, eid, 1)
-if #pe == 0 or pe[1][2] ~= c then return {'notmine'} end
-local all = redis.call('HGETALL', KEYS[2])
-local h = {}
-for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
-local st = h['st']
-if not st or st == 'done' or st == 'failed' or st == 'dropped' or st == 'poison' then
-  ackdel(KEYS[1], g, eid)
-  return {'gone'}
+// luaBegin holds beginOne, one job's begin: rk = dq:ready, jk =
+// dq:job:<jid>. It returns {'notmine'}, {'gone'}, {'poison'}, {'nohook'}
+// or {'ok', webhook record, job fields and values...}.
+const luaBegin = `
+local function beginOne(p, g, c, rk, jk, eid, jid, maxr, ttl)
+  local pe = redis.call('XPENDING', rk, g, eid, eid, 1)
+  if #pe == 0 or pe[1][2] ~= c then return {'notmine'} end
+  local all = redis.call('HGETALL', jk)
+  local h = {}
+  for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
+  local st = h['st']
+  if not st or st == 'done' or st == 'failed' or st == 'dropped' or st == 'poison' then
+    ackdel(rk, g, eid)
+    return {'gone'}
+  end
+  redis.call('XCLAIM', rk, g, c, 0, eid, 'JUSTID')
+  local rcv = (tonumber(h['rcv']) or 0) + 1
+  if rcv > maxr then
+    ackdel(rk, g, eid)
+    redis.call('HSET', jk, 'st', 'poison', 'rcv', rcv)
+    redis.call('EXPIRE', jk, ttl)
+    redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', 'poison')
+    return {'poison'}
+  end
+  local wd = redis.call('HGET', p .. 'wh:' .. (h['w'] or ''), 'd')
+  if not wd then
+    ackdel(rk, g, eid)
+    redis.call('HSET', jk, 'st', 'dropped', 'rcv', rcv)
+    redis.call('EXPIRE', jk, ttl)
+    return {'nohook'}
+  end
+  local dl = '0'
+  if h['k'] == 'd' then dl = string.format('%d', redis.call('INCR', p .. 'dl:seq')) end
+  redis.call('HSET', jk, 'dl', dl, 'st', 'inflight', 'rcv', rcv)
+  local out = {'ok', wd}
+  for i = 1, #all do out[#out + 1] = all[i] end
+  out[#out + 1] = 'dl'; out[#out + 1] = dl
+  out[#out + 1] = 'st'; out[#out + 1] = 'inflight'
+  return out
 end
-redis.call('XCLAIM', KEYS[1], g, c, 0, eid, 'JUSTID')
-local rcv = (tonumber(h['rcv']) or 0) + 1
-if rcv > maxr then
-  ackdel(KEYS[1], g, eid)
-  redis.call('HSET', KEYS[2], 'st', 'poison', 'rcv', rcv)
-  redis.call('EXPIRE', KEYS[2], ttl)
-  redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', 'poison')
-  return {'poison'}
+`
+
+// beginScript begins many jobs, each on its own exactly as beginOne (an
+// error in one is reported for it alone). KEYS[1] = dq:ready, KEYS[1+i] =
+// dq:job:<jid of job i>. ARGV: prefix, group, consumer, max receives, ttl
+// seconds, then entry id and job id of each job. Returns one reply of
+// beginOne per job ({'err', message} on an error).
+var beginScript = redis.NewScript(luaJobs + luaBegin + `
+local p, g, c = ARGV[1], ARGV[2], ARGV[3]
+local maxr, ttl = tonumber(ARGV[4]), tonumber(ARGV[5])
+local res = {}
+for i = 2, #KEYS do
+  local a = 4 + 2 * i
+  local ok, r = pcall(beginOne, p, g, c, KEYS[1], KEYS[i], ARGV[a - 2], ARGV[a - 1], maxr, ttl)
+  if not ok then r = {'err', perr(r)} end
+  res[#res + 1] = r
 end
-local wd = redis.call('HGET', p .. 'wh:' .. (h['w'] or ''), 'd')
-if not wd then
-  ackdel(KEYS[1], g, eid)
-  redis.call('HSET', KEYS[2], 'st', 'dropped', 'rcv', rcv)
-  redis.call('EXPIRE', KEYS[2], ttl)
-  return {'nohook'}
-end
-local dl = '0'
-if h['k'] == 'd' then dl = string.format('%d', redis.call('INCR', p .. 'dl:seq')) end
-redis.call('HSET', KEYS[2], 'dl', dl, 'st', 'inflight', 'rcv', rcv)
-local out = {'ok', wd}
-for i = 1, #all do out[#out + 1] = all[i] end
-out[#out + 1] = 'dl'; out[#out + 1] = dl
-out[#out + 1] = 'st'; out[#out + 1] = 'inflight'
-return out
+return res
 `)
+
+// MaxBatch is the most jobs BeginJobs and FinishJobs handle in one script
+// call; larger batches are split, so one call never holds Redis long.
+const MaxBatch = 32
 
 // Begin outcomes.
 const (
@@ -135,30 +163,94 @@ const (
 	BeginNoHook  = "nohook"  // the webhook was deleted; job dropped
 )
 
+// BeginResult is the outcome of beginning one job (see BeginJob).
+type BeginResult struct {
+	Outcome string   // BeginOK, BeginNotMine, BeginGone, BeginPoison or BeginNoHook
+	Job     *Job     // set for BeginOK
+	Webhook *Webhook // set for BeginOK
+	Err     error    // this job could not be begun; it stays pending
+}
+
 // BeginJob starts an attempt of the queued job held by consumer, in one
 // Lua script: it checks the consumer still holds the entry, resets its
 // idle time (the visibility lease), counts the receive (setting the job
 // aside as poison past MaxReceives), drops it when the webhook is gone, and
 // for deliveries reserves the delivery log id of this attempt.
 func (st *Site) BeginJob(ctx context.Context, consumer string, q QueuedJob, pol QueuePolicy) (string, *Job, *Webhook, error) {
-	pol = pol.norm()
-	res, err := beginScript.Run(ctx, st.store.rdb, []string{st.readyKey(), st.jobKey(q.JobID)},
-		st.kp, QueueGroup, consumer, q.EntryID, itoa(q.JobID), pol.MaxReceives, pol.ttl()).Slice()
-	if err != nil {
-		return "", nil, nil, fmt.Errorf("redisstore: begin job %d: %w", q.JobID, err)
-	}
-	outcome, _ := res[0].(string)
-	if outcome != BeginOK || len(res) < 2 {
-		return outcome, nil, nil, nil
-	}
-	wd, _ := res[1].(string)
-	w, err := decodeWebhook(q.WebhookID, wd)
+	res, err := st.BeginJobs(ctx, consumer, []QueuedJob{q}, pol)
 	if err != nil {
 		return "", nil, nil, err
 	}
+	r := res[0]
+	return r.Outcome, r.Job, r.Webhook, r.Err
+}
+
+// BeginJobs begins many queued jobs held by consumer, each exactly as
+// BeginJob, in one Lua script call per MaxBatch jobs (one round trip): the
+// begin of each job stays atomic on its own, and an error in one is
+// reported in its result alone. The error returned means none of the
+// results is known (the jobs stay pending, or were begun and are
+// reclaimed later).
+func (st *Site) BeginJobs(ctx context.Context, consumer string, qs []QueuedJob, pol QueuePolicy) ([]BeginResult, error) {
+	pol = pol.norm()
+	out := make([]BeginResult, 0, len(qs))
+	hooks := map[string]*Webhook{} // decoded webhook records of this call
+	for len(qs) > 0 {
+		part := qs[:min(len(qs), MaxBatch)]
+		qs = qs[len(part):]
+		keys := make([]string, 0, 1+len(part))
+		keys = append(keys, st.readyKey())
+		args := make([]any, 0, 5+2*len(part))
+		args = append(args, st.kp, QueueGroup, consumer, pol.MaxReceives, pol.ttl())
+		for _, q := range part {
+			keys = append(keys, st.jobKey(q.JobID))
+			args = append(args, q.EntryID, itoa(q.JobID))
+		}
+		res, err := beginScript.Run(ctx, st.store.rdb, keys, args...).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: begin %d jobs: %w", len(part), err)
+		}
+		if len(res) != len(part) {
+			return nil, fmt.Errorf("redisstore: begin %d jobs: %d replies", len(part), len(res))
+		}
+		for i, r := range res {
+			out = append(out, decodeBegin(part[i], r, hooks))
+		}
+	}
+	return out, nil
+}
+
+// decodeBegin decodes the reply of beginOne for q; hooks caches decoded
+// webhook records by their JSON (jobs of one webhook share it).
+func decodeBegin(q QueuedJob, r any, hooks map[string]*Webhook) BeginResult {
+	res, _ := r.([]any)
+	if len(res) == 0 {
+		return BeginResult{Err: fmt.Errorf("redisstore: begin job %d: empty reply", q.JobID)}
+	}
+	outcome, _ := res[0].(string)
+	if outcome == "err" {
+		msg := ""
+		if len(res) > 1 {
+			msg, _ = res[1].(string)
+		}
+		return BeginResult{Err: fmt.Errorf("redisstore: begin job %d: %s", q.JobID, msg)}
+	}
+	if outcome != BeginOK || len(res) < 2 {
+		return BeginResult{Outcome: outcome}
+	}
+	wd, _ := res[1].(string)
 	job := decodeJob(q.JobID, res[2:])
-	w.ID = job.WebhookID
-	return outcome, job, w, nil
+	w, ok := hooks[wd]
+	if !ok {
+		var err error
+		if w, err = decodeWebhook(job.WebhookID, wd); err != nil {
+			return BeginResult{Err: err}
+		}
+		hooks[wd] = w
+	}
+	wc := *w // each result owns its record
+	wc.ID = job.WebhookID
+	return BeginResult{Outcome: outcome, Job: job, Webhook: &wc}
 }
 
 func decodeJob(id int64, flat []any) *Job {
@@ -202,66 +294,156 @@ func encodeDelivery(d *Delivery) (string, error) {
 	return string(b), nil
 }
 
-// completeScript: KEYS[1] = dq:ready, KEYS[2] = dq:job:<jid>. ARGV: prefix,
-// group, entry id, job id, delivery record, keep, ttl, modified string,
-// modified score.
-var completeScript = redis.NewScript(luaWebhookState + luaJobs + `
-local p, g, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-ackdel(KEYS[1], g, eid)
-local h = redis.call('HMGET', KEYS[2], 'w', 'dl', 'fin', 'a')
-local w, dl, fin = h[1], h[2], h[3]
-if not w then return 'gone' end
-logDelivery(p, w, dl, ARGV[5], tonumber(ARGV[6]))
-if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ARGV[7]) end
-redis.call('HSET', KEYS[2], 'st', 'done', 'rcv', 0, 'fin', 1, 'a', (tonumber(h[4]) or 0) + 1)
-redis.call('EXPIRE', KEYS[2], ARGV[7])
-if fin then return 'dup' end
-return whState(p, w, 'reset', 0, '0', ARGV[8], ARGV[9])
+// luaFinish holds completeOne and failOne, one job's outcome: rk =
+// dq:ready, jk = dq:job:<jid>; rec is the delivery record (” for none).
+const luaFinish = `
+local function completeOne(p, g, rk, jk, eid, jid, rec, keep, ttl, ms, sc)
+  ackdel(rk, g, eid)
+  local h = redis.call('HMGET', jk, 'w', 'dl', 'fin', 'a')
+  local w, dl, fin = h[1], h[2], h[3]
+  if not w then return 'gone' end
+  logDelivery(p, w, dl, rec, keep)
+  if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ttl) end
+  redis.call('HSET', jk, 'st', 'done', 'rcv', 0, 'fin', 1, 'a', (tonumber(h[4]) or 0) + 1)
+  redis.call('EXPIRE', jk, ttl)
+  if fin then return 'dup' end
+  return whState(p, w, 'reset', 0, '0', ms, sc)
+end
+local function failOne(p, g, rk, jk, eid, jid, rec, keep, ttl, delay, maxf, ms, sc, why)
+  ackdel(rk, g, eid)
+  local h = redis.call('HMGET', jk, 'w', 'dl', 'fin', 'a')
+  local w, dl, fin = h[1], h[2], h[3]
+  if not w then return 'gone' end
+  logDelivery(p, w, dl, rec, keep)
+  if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ttl) end
+  local a = (tonumber(h[4]) or 0) + 1
+  if delay >= 0 then
+    redis.call('ZADD', p .. 'dq:delayed', nowms() + delay, jid)
+    redis.call('HSET', jk, 'st', 'retry', 'rcv', 0, 'a', a)
+    return 'retry'
+  end
+  redis.call('HSET', jk, 'st', 'failed', 'fin', 1, 'rcv', 0, 'a', a)
+  redis.call('EXPIRE', jk, ttl)
+  if fin then return 'dup' end
+  redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', why)
+  return whState(p, w, 'inc', maxf, '0', ms, sc)
+end
+`
+
+// finishScript records the outcomes of many attempts, each on its own
+// exactly as completeOne or failOne (an error in one is reported for it
+// alone). KEYS[1] = dq:ready, KEYS[1+i] = dq:job:<jid of job i>. ARGV:
+// prefix, group, keep, ttl, max failures, modified string, modified
+// score, then for each job: entry id, job id, record, delay ms (” for a
+// success; < 0 a final failure), reason. Returns one word per job
+// ({'err', message} on an error).
+var finishScript = redis.NewScript(luaWebhookState + luaJobs + luaFinish + `
+local p, g, keep, ttl, maxf, ms, sc = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local res = {}
+for i = 2, #KEYS do
+  local a = 8 + 5 * (i - 2)
+  local eid, jid, rec, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local ok, r
+  if delay == '' then
+    ok, r = pcall(completeOne, p, g, KEYS[1], KEYS[i], eid, jid, rec, keep, ttl, ms, sc)
+  else
+    ok, r = pcall(failOne, p, g, KEYS[1], KEYS[i], eid, jid, rec, keep, ttl, tonumber(delay), maxf, ms, sc, ARGV[a + 4])
+  end
+  if not ok then r = {'err', perr(r)} end
+  res[#res + 1] = r
+end
+return res
 `)
+
+// Outcome is one finished attempt for FinishJobs.
+type Outcome struct {
+	Job      QueuedJob
+	Delivery *Delivery     // the attempt's log record; nil logs nothing (pings)
+	Success  bool          // complete (see CompleteJob); otherwise fail (see FailJob)
+	RetryIn  time.Duration // failures: retry due this long from now; < 0 is the final failure
+	Reason   string        // failures: why, for the dead-letter entry
+}
+
+// FinishResult is what FinishJobs did with one Outcome.
+type FinishResult struct {
+	Result string // CompleteJob: "ok", "same", "dup", "gone"; FailJob: as its result
+	Err    error  // this outcome was not recorded; the job will be redelivered
+}
+
+// FinishJobs records many attempts, each exactly as CompleteJob or FailJob
+// would, in one Lua script call per MaxBatch outcomes (one round trip):
+// each job's change stays atomic on its own, and an error in one is
+// reported in its result alone. The error returned means none of the
+// results is known (running them again is safe: a finished job is not
+// finished twice).
+func (st *Site) FinishJobs(ctx context.Context, outs []Outcome, pol QueuePolicy) ([]FinishResult, error) {
+	pol = pol.norm()
+	ms, sc := modArgs(time.Now())
+	res := make([]FinishResult, 0, len(outs))
+	for len(outs) > 0 {
+		part := outs[:min(len(outs), MaxBatch)]
+		outs = outs[len(part):]
+		keys := make([]string, 0, 1+len(part))
+		keys = append(keys, st.readyKey())
+		args := make([]any, 0, 7+5*len(part))
+		args = append(args, st.kp, QueueGroup, pol.KeepDeliveries, pol.ttl(), pol.MaxFailures, ms, sc)
+		for _, o := range part {
+			rec, err := encodeDelivery(o.Delivery)
+			if err != nil {
+				return nil, fmt.Errorf("redisstore: finish job %d: %w", o.Job.JobID, err)
+			}
+			delay := ""
+			switch {
+			case o.Success:
+			case o.RetryIn >= 0:
+				delay = itoa(o.RetryIn.Milliseconds())
+			default:
+				delay = "-1"
+			}
+			keys = append(keys, st.jobKey(o.Job.JobID))
+			args = append(args, o.Job.EntryID, itoa(o.Job.JobID), rec, delay, o.Reason)
+		}
+		r, err := finishScript.Run(ctx, st.store.rdb, keys, args...).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: finish %d jobs: %w", len(part), err)
+		}
+		if len(r) != len(part) {
+			return nil, fmt.Errorf("redisstore: finish %d jobs: %d replies", len(part), len(r))
+		}
+		for i, x := range r {
+			res = append(res, decodeFinish(part[i].Job, x))
+		}
+	}
+	return res, nil
+}
+
+func decodeFinish(q QueuedJob, x any) FinishResult {
+	if w, ok := x.(string); ok {
+		return FinishResult{Result: w}
+	}
+	msg := "unexpected reply"
+	if e, ok := x.([]any); ok && len(e) == 2 {
+		msg, _ = e[1].(string)
+	}
+	return FinishResult{Err: fmt.Errorf("redisstore: finish job %d: %s", q.JobID, msg)}
+}
+
+func (st *Site) finishOne(ctx context.Context, o Outcome, pol QueuePolicy) (string, error) {
+	res, err := st.FinishJobs(ctx, []Outcome{o}, pol)
+	if err != nil {
+		return "", err
+	}
+	return res[0].Result, res[0].Err
+}
 
 // CompleteJob records a successful attempt in one Lua script: XACK+XDEL
 // of the entry, the delivery log record under the reserved id (d may be nil
 // for pings), job done, and the webhook's failure_count reset to 0 (once
 // per job).
 func (st *Site) CompleteJob(ctx context.Context, q QueuedJob, d *Delivery, pol QueuePolicy) error {
-	pol = pol.norm()
-	rec, err := encodeDelivery(d)
-	if err != nil {
-		return fmt.Errorf("redisstore: complete job %d: %w", q.JobID, err)
-	}
-	ms, sc := modArgs(time.Now())
-	err = completeScript.Run(ctx, st.store.rdb, []string{st.readyKey(), st.jobKey(q.JobID)},
-		st.kp, QueueGroup, q.EntryID, itoa(q.JobID), rec, pol.KeepDeliveries, pol.ttl(), ms, sc).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: complete job %d: %w", q.JobID, err)
-	}
-	return nil
+	_, err := st.finishOne(ctx, Outcome{Job: q, Delivery: d, Success: true}, pol)
+	return err
 }
-
-// failScript: KEYS as completeScript. ARGV: prefix, group, entry id, job
-// id, record, keep, ttl, delay ms (< 0: final), max failures, modified
-// string, modified score, reason.
-var failScript = redis.NewScript(luaWebhookState + luaJobs + `
-local p, g, eid, jid = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-ackdel(KEYS[1], g, eid)
-local h = redis.call('HMGET', KEYS[2], 'w', 'dl', 'fin', 'a')
-local w, dl, fin = h[1], h[2], h[3]
-if not w then return 'gone' end
-logDelivery(p, w, dl, ARGV[5], tonumber(ARGV[6]))
-if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ARGV[7]) end
-local a = (tonumber(h[4]) or 0) + 1
-local delay = tonumber(ARGV[8])
-if delay >= 0 then
-  redis.call('ZADD', p .. 'dq:delayed', nowms() + delay, jid)
-  redis.call('HSET', KEYS[2], 'st', 'retry', 'rcv', 0, 'a', a)
-  return 'retry'
-end
-redis.call('HSET', KEYS[2], 'st', 'failed', 'fin', 1, 'rcv', 0, 'a', a)
-redis.call('EXPIRE', KEYS[2], ARGV[7])
-if fin then return 'dup' end
-redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', ARGV[12])
-return whState(p, w, 'inc', ARGV[9], '0', ARGV[10], ARGV[11])
-`)
 
 // Fail outcomes.
 const (
@@ -278,23 +460,7 @@ const (
 // returns FailRetry, FailFailed, FailDisabled, or another word when
 // nothing changed ("gone", "dup", "same").
 func (st *Site) FailJob(ctx context.Context, q QueuedJob, d *Delivery, retryIn time.Duration, reason string, pol QueuePolicy) (string, error) {
-	pol = pol.norm()
-	rec, err := encodeDelivery(d)
-	if err != nil {
-		return "", fmt.Errorf("redisstore: fail job %d: %w", q.JobID, err)
-	}
-	delay := int64(-1)
-	if retryIn >= 0 {
-		delay = retryIn.Milliseconds()
-	}
-	ms, sc := modArgs(time.Now())
-	r, err := failScript.Run(ctx, st.store.rdb, []string{st.readyKey(), st.jobKey(q.JobID)},
-		st.kp, QueueGroup, q.EntryID, itoa(q.JobID), rec, pol.KeepDeliveries, pol.ttl(),
-		delay, pol.MaxFailures, ms, sc, reason).Text()
-	if err != nil {
-		return "", fmt.Errorf("redisstore: fail job %d: %w", q.JobID, err)
-	}
-	return r, nil
+	return st.finishOne(ctx, Outcome{Job: q, Delivery: d, RetryIn: retryIn, Reason: reason}, pol)
 }
 
 // dropScript: KEYS as completeScript. ARGV: prefix, group, entry id, ttl,

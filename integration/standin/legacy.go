@@ -83,6 +83,7 @@ func (c *call) serveLegacy(version int, route string) {
 			id = v // query parameters overwrite route captures
 		}
 		c.legacyItem(p, m, id)
+	case c.serveLegacyResource(p, version, m, route): // orders, products, customers, coupons (resources.go)
 	default:
 		c.legacyError(legacyNoRoute)
 	}

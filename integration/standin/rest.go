@@ -123,6 +123,7 @@ func (c *call) serveREST(route string) {
 		c.w.Header().Set("X-WP-Total", "1")
 		c.w.Header().Set("X-WP-TotalPages", "1")
 		c.writeJSON(200, []map[string]any{{"id": 15, "name": "Hoodie", "slug": "hoodie", "price": "45"}})
+	case c.serveResource(p, m, route): // orders, products, customers, coupons (resources.go)
 	default:
 		c.restError(restNoRoute)
 	}

@@ -6,8 +6,9 @@
 // module probes in `auth upstream` mode, and a few ordinary pages so that
 // pass-through can be checked byte for byte. It records every request.
 //
-// It keeps no webhooks: list routes answer empty, single routes answer
-// WooCommerce's "not found" errors once permission has been granted.
+// Unless webhooks are added with AddWebhook, it keeps no webhooks: list
+// routes answer empty, single routes answer WooCommerce's "not found"
+// errors once permission has been granted.
 package standin
 
 import (
@@ -100,6 +101,7 @@ type Server struct {
 	keys     map[string]Key               // by consumer key
 	nonces   map[string]map[string]string // consumer key -> timestamp -> nonce
 	requests []Recorded
+	webhooks map[int64]Webhook // see AddWebhook (webhooks.go)
 }
 
 // New returns a stand-in with three users: 1 "admin" (administrator),
@@ -198,6 +200,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := &call{s: s, w: w, r: r, body: body, query: phpQuery(r.URL.RawQuery)}
 	if route, ok := restRoute(r.URL.Path, c.query); ok {
+		if c.serveStoredWebhooks(route) {
+			return
+		}
 		c.serveREST(route)
 		return
 	}

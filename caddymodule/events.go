@@ -1,0 +1,231 @@
+package caddymodule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/caddymodule/wcevents"
+	"github.com/wcwebhooks/caddy-wc-webhooks/dispatcher"
+	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
+)
+
+// Event handling limits.
+const (
+	// eventTimeout bounds the event work of one watched write (reads of
+	// the resource and Redis), detached from the client's cancellation.
+	eventTimeout = 10 * time.Second
+	// webhookCacheTTL is how long a site's active webhooks are cached for
+	// deciding who listens to a topic (as the dispatcher's cache).
+	webhookCacheTTL = time.Second
+	// dedupeTTL is how long an emitted (topic, id, date_modified) is
+	// remembered across requests.
+	dedupeTTL = 15 * time.Minute
+)
+
+// eventState is the handler's event machinery: settings and per-site state.
+type eventState struct {
+	watch  bool
+	ck, cs string // service key; empty when none is configured
+	sites  sync.Map
+	nsites atomic.Int64
+}
+
+// provisionEvents reads watch_writes and service_key. The service key may
+// be a placeholder such as {env.WC_SERVICE_KEY}; it must read "ck:cs",
+// or be empty once expanded (no service key).
+func (h *Handler) provisionEvents() error {
+	h.events.watch = h.WatchWrites == nil || *h.WatchWrites
+	if h.ServiceKey == "" {
+		return nil
+	}
+	key := caddy.NewReplacer().ReplaceAll(h.ServiceKey, "")
+	if key == "" {
+		return nil // e.g. {env.WC_SERVICE_KEY} unset: no reads
+	}
+	ck, cs, ok := strings.Cut(key, ":")
+	if !ok || ck == "" || cs == "" || strings.ContainsAny(key, " \t\r\n") {
+		return errors.New("wc_webhooks: service_key must be consumer_key:consumer_secret")
+	}
+	h.events.ck, h.events.cs = ck, cs
+	return nil
+}
+
+// serveWatched proxies a watched write through a capture writer and, after
+// the answer has gone to the client, publishes the events it carries.
+func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, watch wcevents.Watch) error {
+	cw := newCaptureWriter(w, DefaultCaptureLimit)
+	if err := next.ServeHTTP(cw, r); err != nil {
+		return err
+	}
+	status := cw.Status()
+	if status < 200 || status > 299 {
+		return nil
+	}
+	changes := wcevents.Derive(watch, status, cw.Header(), cw.Body())
+	if len(changes) == 0 {
+		return nil
+	}
+	_ = cw.FlushError() // the answer is complete: let it reach the client first
+	h.emitEvents(r, next, changes)
+	return nil
+}
+
+// emitEvents publishes changes for the request's site.
+func (h *Handler) emitEvents(r *http.Request, next caddyhttp.Handler, changes []wcevents.Change) {
+	name := h.Site
+	if name == "" {
+		name = siteFromHost(r.Host)
+		if !validSiteName(name) {
+			return
+		}
+	}
+	se, err := h.siteEvents(name, h.homeFor(r))
+	if err != nil {
+		h.logger.Error("events: preparing site", zap.String("site", name), zap.Error(err))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), eventTimeout)
+	defer cancel()
+	logger := h.logger.With(zap.String("site", name))
+	em := &wcevents.Emitter{
+		Publisher:   se,
+		Subscribers: se,
+		Dedupe:      se,
+		Warn:        func(msg string, err error) { logger.Warn("events: "+msg, zap.Error(err)) },
+	}
+	if h.events.ck != "" {
+		em.Reader = &serviceReader{prober: newNextProber(r, next), ck: h.events.ck, cs: h.events.cs, base: homePathOf(h.HomeURL)}
+	}
+	if _, err := em.Emit(ctx, changes); err != nil {
+		logger.Warn("events: not every event was published", zap.Error(err))
+	}
+}
+
+// siteEvents returns the cached event state of a site.
+func (h *Handler) siteEvents(name, home string) (*siteEvents, error) {
+	if v, ok := h.events.sites.Load(name); ok {
+		return v.(*siteEvents), nil
+	}
+	store := h.app.Store()
+	site, err := store.Site(name)
+	if err != nil {
+		return nil, fmt.Errorf("opening site %q: %w", name, err)
+	}
+	se := &siteEvents{site: site, rdb: store.Client(),
+		dispatch: &siteDispatch{app: h.app, site: site, home: home, fixedHome: h.HomeURL != ""}}
+	if h.events.nsites.Load() >= maxCachedSites {
+		return se, nil
+	}
+	v, loaded := h.events.sites.LoadOrStore(name, se)
+	if !loaded {
+		h.events.nsites.Add(1)
+	}
+	return v.(*siteEvents), nil
+}
+
+// siteEvents is the event state of one site. It implements the
+// Publisher, Subscribers and Deduper of package wcevents.
+type siteEvents struct {
+	site     *redisstore.Site
+	rdb      redis.UniversalClient
+	dispatch *siteDispatch
+
+	mu    sync.Mutex
+	hooks []redisstore.Webhook // active webhooks, cached webhookCacheTTL
+	at    time.Time
+}
+
+// active returns the site's active webhooks (cached about a second).
+func (s *siteEvents) active(ctx context.Context) ([]redisstore.Webhook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks != nil && time.Since(s.at) < webhookCacheTTL {
+		return s.hooks, nil
+	}
+	res, err := s.site.ListWebhooks(ctx, redisstore.ListQuery{Status: redisstore.StatusActive, OrderBy: redisstore.OrderByID, Limit: -1})
+	if err != nil {
+		return nil, err
+	}
+	s.hooks, s.at = res.Items, time.Now()
+	if s.hooks == nil {
+		s.hooks = []redisstore.Webhook{}
+	}
+	return s.hooks, nil
+}
+
+// Versions implements wcevents.Subscribers: the distinct api_versions of
+// the active webhooks with topic (an unset one counts as wp_api_v3,
+// WooCommerce's default).
+func (s *siteEvents) Versions(ctx context.Context, topic string) ([]string, error) {
+	hooks, err := s.active(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, w := range hooks {
+		if w.Topic != topic {
+			continue
+		}
+		v := w.APIVersion
+		if v == "" {
+			v = redisstore.APIVersionWPV3
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
+// Publish implements wcevents.Publisher: the event goes to the active
+// webhooks of the topic with that api_version ("" for all of them, as for
+// deleted events, whose {"id":N} is the same in every version).
+func (s *siteEvents) Publish(ctx context.Context, topic string, resourceID int64, apiVersion string, payload []byte) error {
+	if err := s.dispatch.app.ensureSite(ctx, s.site, s.dispatch.home, s.dispatch.fixedHome); err != nil {
+		return err
+	}
+	_, err := dispatcher.Publish(ctx, s.site, dispatcher.Event{Topic: topic, ResourceID: resourceID, Payload: payload, APIVersion: apiVersion})
+	return err
+}
+
+// Seen implements wcevents.Deduper with one SET NX GET (EX dedupeTTL):
+// a duplicate is a key that exists with the same state hash.
+func (s *siteEvents) Seen(ctx context.Context, topic string, id int64, modified, hash string) (bool, error) {
+	key := s.site.KeyPrefix() + wcevents.DedupeKey(topic, id, modified)
+	old, err := s.rdb.SetArgs(ctx, key, hash, redis.SetArgs{Mode: "NX", Get: true, TTL: dedupeTTL}).Result()
+	switch {
+	case errors.Is(err, redis.Nil):
+		return false, nil // new
+	case err == nil:
+		if old == hash {
+			return true, nil
+		}
+		// Another state in the same second: emit it, remember it.
+		return false, s.rdb.Set(ctx, key, hash, dedupeTTL).Err()
+	}
+	// Servers without SET ... GET: existence alone.
+	fresh, err2 := s.rdb.SetNX(ctx, key, hash, dedupeTTL).Result()
+	if err2 != nil {
+		return false, fmt.Errorf("dedupe: %w", errors.Join(err, err2))
+	}
+	return !fresh, nil
+}
+
+// Interface guards
+var (
+	_ wcevents.Publisher   = (*siteEvents)(nil)
+	_ wcevents.Subscribers = (*siteEvents)(nil)
+	_ wcevents.Deduper     = (*siteEvents)(nil)
+)
