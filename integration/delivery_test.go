@@ -160,9 +160,9 @@ func TestDeliveryExact(t *testing.T) {
 		r := h.API(t, "POST", fmt.Sprintf("/wp-json/wc-webhooks/v1/webhooks/%d/deliveries/%d/redeliver", wOrder.ID, did), "")
 		require.Equal(t, 202, r.Status, "%s", r.Body)
 		var ans struct {
-			WebhookID    int64 `json:"webhook_id"`
-			DeliveryID   int64 `json:"delivery_id"`
-			JobID int64 `json:"job_id"`
+			WebhookID  int64 `json:"webhook_id"`
+			DeliveryID int64 `json:"delivery_id"`
+			JobID      int64 `json:"job_id"`
 		}
 		r.JSON(t, &ans)
 		assert.Equal(t, []int64{wOrder.ID, did}, []int64{ans.WebhookID, ans.DeliveryID})
