@@ -2,6 +2,8 @@ package caddymodule
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -171,4 +174,38 @@ func TestDirectiveOrderBeforeProxy(t *testing.T) {
 	assert.Less(t, iEncode, iWC, "encode wraps wc_webhooks")
 	assert.Less(t, iWC, iSub, "wc_webhooks runs before handle blocks")
 	assert.Less(t, iWC, iProxy, "wc_webhooks runs before reverse_proxy")
+}
+
+// TestOperatorPathServesThePage: with operator_path set, the page answers
+// requests at and below the path itself (401 with the Basic challenge
+// without credentials) and never calls next; other paths, including ones
+// that merely start with the same letters, pass through without allocating.
+func TestOperatorPathServesThePage(t *testing.T) {
+	h := new(Handler)
+	require.NoError(t, h.UnmarshalCaddyfile(caddyfile.NewTestDispenser("wc_webhooks {\nauth keys\noperator_path /ops/\n}")))
+	provisionHandler(t, h, "")
+	assert.Equal(t, "/ops", h.OperatorPath)
+	for _, target := range []string{"/ops", "/ops/", "/ops/webhooks/1/status"} {
+		next := new(countingNext)
+		rec := httptest.NewRecorder()
+		method := http.MethodGet
+		if strings.HasSuffix(target, "/status") {
+			method = http.MethodPost
+		}
+		require.NoError(t, h.ServeHTTP(rec, httptest.NewRequest(method, "https://shop.example"+target, nil), next), target)
+		assert.Zero(t, next.calls, target)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, target)
+		assert.Contains(t, rec.Header().Get("WWW-Authenticate"), `realm="WooCommerce webhooks"`, target)
+	}
+	next := new(countingNext)
+	for _, target := range []string{"/opsx", "/op", "/shop/ops"} {
+		rec := httptest.NewRecorder()
+		require.NoError(t, h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil), next), target)
+		assert.Equal(t, http.StatusTeapot, rec.Code, target)
+	}
+	assert.Equal(t, 3, next.calls)
+	req := httptest.NewRequest(http.MethodGet, "/shop/product/1?x=y", nil)
+	w := httptest.NewRecorder()
+	var nop caddyhttp.HandlerFunc = func(http.ResponseWriter, *http.Request) error { return nil }
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = h.ServeHTTP(w, req, nop) }), "the pass-through path allocates nothing")
 }
