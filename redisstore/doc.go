@@ -81,4 +81,21 @@
 //     and paged in Go: O(|Include|).
 //
 // Total and the page always come from one atomic script run.
+//
+// # Dispatcher queues
+//
+// Event stream and work queues of the dispatcher. Per-site keys (P is the
+// site prefix, "wcwh:{shop}:"):
+//
+//	P ev              stream  events: t topic, r resource id, p payload, ts unix ms, v API version (optional)
+//	P dq:ready        stream  delivery work: j job id, w webhook id (never trimmed)
+//	P dq:delayed      zset    job ids waiting for a retry, score = due unix ms (server time)
+//	P dq:seq          string  last job id (INCR)
+//	P dq:job:<jid>    hash    one job (see Job); expires QueuePolicy.Retention after it ends
+//	P dq:dlj:<dlid>   string  job id of logged delivery <dlid> (for redelivery); same expiry
+//	P dq:dead         stream  jobs that failed or were set aside as poison (MAXLEN ~ 10000)
+//	<prefix>:sites    set     names of sites the dispatcher serves (not per site)
+//
+// Both streams have the consumer group "wcwh", created from id 0 so events
+// appended before the group existed are not skipped.
 package redisstore
