@@ -5,9 +5,10 @@
 // Emitter publishes the changes through small interfaces.
 //
 // Doors built so far: REST writes in every API version (wc/v1, v2, v3, the
-// legacy wc-api/v1, v2, v3, the ?rest_route= and ?wc-api-route= forms).
-// Other doors (checkout, admin, registration, add to cart) and the
-// reconciliation pass add their own Watch kinds and Derive branches.
+// legacy wc-api/v1, v2, v3, the ?rest_route= and ?wc-api-route= forms),
+// the classic checkout (?wc-ajax=checkout) and the Store API checkout.
+// Other doors (admin, registration, add to cart) and the reconciliation
+// pass add their own Door values and Derive branches.
 package wcevents
 
 import (
@@ -56,6 +57,9 @@ type Watch struct {
 	Sub Sub
 	// SubID is the sub-resource id in the route, 0 for none.
 	SubID int64
+	// Door is the way the write enters the shop: DoorREST (the zero
+	// value) for the REST and legacy APIs, or a checkout door.
+	Door Door
 	// Plain is true when the answer is the unaltered representation of the
 	// request's version (no _fields, _envelope, _embed, _jsonp, _pretty,
 	// legacy fields or filter parameters).
@@ -86,8 +90,11 @@ const (
 // Classify reports whether r is a watched write and what it addresses. It
 // is cheap: GET, HEAD and OPTIONS return at once, other requests cost a
 // path check, and only paths under /wp-json/, /index.php/wp-json/,
-// /wc-api/ or queries naming rest_route, wc-api-route or _method are
-// parsed further. It follows WordPress's routing: ?rest_route= wins over
+// /wc-api/ or queries naming rest_route, wc-api-route, _method or wc-ajax
+// are parsed further. Besides the REST writes it watches the checkout
+// doors: POST ?wc-ajax=checkout (on any path, unless the request is a REST
+// one) and POST to the Store API's wc/store/v1/checkout or
+// wc/store/checkout. It follows WordPress's routing: ?rest_route= wins over
 // the path, routes match case-insensitively, a trailing slash is ignored,
 // and _method (query) or X-HTTP-Method-Override sets the method.
 func Classify(r *http.Request) (Watch, bool) {
@@ -97,11 +104,14 @@ func Classify(r *http.Request) (Watch, bool) {
 	}
 	raw := r.URL.RawQuery
 	var q url.Values
-	if raw != "" && (strings.Contains(raw, "rest_route=") || strings.Contains(raw, "wc-api-route=") || strings.Contains(raw, "_method=")) {
+	if raw != "" && (strings.Contains(raw, "rest_route=") || strings.Contains(raw, "wc-api-route=") || strings.Contains(raw, "_method=") || strings.Contains(raw, "wc-ajax=")) {
 		q, _ = url.ParseQuery(raw)
 	}
 	w, ok := target(r.URL.Path, q)
 	if !ok {
+		if r.Method == http.MethodPost && q != nil && classicCheckout(r.URL.Path, q) {
+			return checkoutWatch(DoorCheckout), true
+		}
 		return Watch{}, false
 	}
 	method := r.Method
@@ -113,7 +123,7 @@ func Classify(r *http.Request) (Watch, bool) {
 	if !w.setOp(method) {
 		return Watch{}, false
 	}
-	w.Plain = plain(raw, w.Legacy)
+	w.Plain = w.Door == DoorREST && plain(raw, w.Legacy)
 	return w, true
 }
 
@@ -148,6 +158,9 @@ func target(path string, q url.Values) (Watch, bool) {
 // restRoute accepts "/wc/vN/<route>".
 func restRoute(route string) (Watch, bool) {
 	route = strings.TrimLeft(route, "/")
+	if storeCheckoutRoute(route) {
+		return checkoutWatch(DoorStoreCheckout), true
+	}
 	if len(route) < len("wc/v1/") || !strings.EqualFold(route[:len("wc/v")], "wc/v") {
 		return Watch{}, false
 	}

@@ -64,7 +64,9 @@ func Skipped(resource, status string) bool {
 // large, or an encoding that could not be decoded); then only what the
 // route names is derived (updates and deletes of the route's id), with no
 // Item. Batch entries with an "error" member are skipped, and so are
-// resources in a status WooCommerce fires nothing for (see Skipped).
+// resources in a status WooCommerce fires nothing for (see Skipped). A
+// checkout door's answer gives at most one order.created, without Item
+// (see checkout).
 func Derive(w Watch, status int, header http.Header, body []byte) []Change {
 	if status < 200 || status > 299 || w.Resource == "" {
 		return nil
@@ -73,6 +75,10 @@ func Derive(w Watch, status int, header http.Header, body []byte) []Change {
 		body = nil
 	}
 	d := deriver{w: w, seen: map[string]bool{}}
+	if w.Door != DoorREST {
+		d.checkout(body)
+		return d.out
+	}
 	switch w.Sub {
 	case SubRefund:
 		// The refund is not the order: the order is read for the payload.

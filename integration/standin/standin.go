@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := &call{s: s, w: w, r: r, body: body, query: phpQuery(r.URL.RawQuery)}
 	if route, ok := restRoute(r.URL.Path, c.query); ok {
-		if c.serveStoredWebhooks(route) {
+		if c.serveCheckout(route, true) || c.serveStoredWebhooks(route) {
 			return
 		}
 		c.serveREST(route)
@@ -208,6 +208,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if version, route, ok := legacyRoute(r.URL.Path, c.query); ok {
 		c.serveLegacy(version, route)
+		return
+	}
+	if c.serveCheckout("", false) {
 		return
 	}
 	c.servePage()
