@@ -35,7 +35,8 @@ type Dispatcher struct {
 	lanes    map[laneKey]*lane
 	inflight map[jobKey]struct{}
 	sem      chan struct{}
-	freed    chan struct{} // signalled when a held job is released
+	freed    chan struct{}      // signalled when a held job is released
+	soon     chan time.Duration // a job was deferred for this long: promote then
 }
 
 // siteState is one served site.
@@ -61,6 +62,7 @@ func New(opts Options) (*Dispatcher, error) {
 		client: dc, pingClient: pc,
 		sites: map[string]*siteState{}, lanes: map[laneKey]*lane{}, inflight: map[jobKey]struct{}{},
 		sem: make(chan struct{}, cfg.MaxConcurrent), freed: make(chan struct{}, 1),
+		soon: make(chan time.Duration, 16),
 	}, nil
 }
 
@@ -187,10 +189,15 @@ func (d *Dispatcher) handle(ctx context.Context, ss *siteState, evs []redisstore
 			zap.Int("events", len(evs)), zap.Error(err))
 	}
 	for _, q := range jobs {
-		if d.submit(ss, q) {
+		ok, wait := d.submit(ss, q)
+		if ok {
 			continue
 		}
-		if err := ss.site.DeferJob(d.hardCtx, q, d.cfg.DeferDelay); err != nil {
+		select {
+		case d.soon <- wait:
+		default:
+		}
+		if err := ss.site.DeferJob(d.hardCtx, q, wait); err != nil {
 			d.log.Warn("defer job failed; it stays pending", zap.String("site", ss.site.Name()),
 				zap.Int64("job", q.JobID), zap.Error(err))
 		}
@@ -247,12 +254,34 @@ func (d *Dispatcher) activeWebhooks(ctx context.Context, ss *siteState) ([]redis
 	return ss.cached, nil
 }
 
-// maintain promotes due retries, reclaims stale entries and discovers
-// sites until ctx ends.
+// promoteAll moves due jobs of every site to the work streams and returns
+// when to look again: when the next one is due, at most PromoteInterval,
+// at least 5 ms.
+func (d *Dispatcher) promoteAll(ctx context.Context) time.Duration {
+	wait := d.cfg.PromoteInterval
+	for _, ss := range d.siteList() {
+		_, next, err := ss.site.PromoteDue(ctx, 1000)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("promote due retries failed", zap.String("site", ss.site.Name()), zap.Error(err))
+			}
+			continue
+		}
+		if next >= 0 && next < wait {
+			wait = next
+		}
+	}
+	return max(wait, 5*time.Millisecond)
+}
+
+// maintain promotes due retries and deferred jobs (when they fall due, at
+// least every PromoteInterval), reclaims stale entries and discovers sites
+// until ctx ends.
 func (d *Dispatcher) maintain(ctx context.Context) {
 	defer d.wg.Done()
-	promote := time.NewTicker(d.cfg.PromoteInterval)
+	promote := time.NewTimer(d.cfg.PromoteInterval)
 	defer promote.Stop()
+	promoteAt := time.Now().Add(d.cfg.PromoteInterval)
 	reclaim := time.NewTicker(d.cfg.ReclaimInterval)
 	defer reclaim.Stop()
 	discover := time.NewTicker(d.cfg.SiteRefresh)
@@ -267,10 +296,13 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-promote.C:
-			for _, ss := range d.siteList() {
-				if _, _, err := ss.site.PromoteDue(ctx, 1000); err != nil && ctx.Err() == nil {
-					d.log.Warn("promote due retries failed", zap.String("site", ss.site.Name()), zap.Error(err))
-				}
+			wait := d.promoteAll(ctx)
+			promoteAt = time.Now().Add(wait)
+			promote.Reset(wait)
+		case wait := <-d.soon:
+			if at := time.Now().Add(wait); at.Before(promoteAt) {
+				promoteAt = at
+				promote.Reset(wait)
 			}
 		case <-reclaim.C:
 			for _, ss := range d.siteList() {

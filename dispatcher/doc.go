@@ -18,7 +18,8 @@
 //     it reads no more until some finish, so other processes take the rest.
 //     A job goes to its webhook's lane (at most MaxPerWebhook, default 4,
 //     in flight per webhook and MaxConcurrent, default 64, in total; a full
-//     lane puts the job back in Redis for DeferDelay, default 1 s).
+//     lane puts the job back in Redis for about the time the lane needs to
+//     work off its queue, at most DeferDelay, default 1 s).
 //  4. Begin (one script) checks this process still holds the entry,
 //     restarts its lease, counts the receive, drops the job when the
 //     webhook is gone, and reserves the delivery log id. A paused or
@@ -33,8 +34,9 @@
 // background while the worker takes its lane's next job; its entry stays
 // pending until then, so a crash means redelivery, and Stop waits for it.
 //
-// Due retries are promoted to the work stream every PromoteInterval
-// (default 250 ms) by a script that uses Redis server time. Entries a
+// Due retries and deferred jobs are promoted to the work stream when they
+// fall due (checked at least every PromoteInterval, default 250 ms) by a
+// script that uses Redis server time. Entries a
 // crashed process held longer than VisibilityTimeout (default HTTPTimeout
 // + 30 s; must exceed the HTTP and ping timeouts) are reclaimed every
 // ReclaimInterval (default 5 s) with XAUTOCLAIM. A job picked up

@@ -26,6 +26,9 @@ type jobKey struct {
 type lane struct {
 	q      []work
 	active int
+	// avg is a moving average of how long one job of this lane takes
+	// (attempt and bookkeeping), for deferDelay.
+	avg time.Duration
 }
 
 type work struct {
@@ -33,16 +36,17 @@ type work struct {
 	q  redisstore.QueuedJob
 }
 
-// submit queues q on its webhook's lane. It returns false when the lane is
-// full (the caller defers the job in Redis). A job already queued or in
-// flight here (read again by a reclaim) is ignored.
-func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
+// submit queues q on its webhook's lane. It returns false and how long the
+// job should wait when the lane is full (the caller defers the job in
+// Redis). A job already queued or in flight here (read again by a reclaim)
+// is ignored.
+func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) (bool, time.Duration) {
 	lk := laneKey{ss.site.Name(), q.WebhookID}
 	jk := jobKey{ss.site.Name(), q.JobID}
 	d.lanesMu.Lock()
 	defer d.lanesMu.Unlock()
 	if _, dup := d.inflight[jk]; dup {
-		return true
+		return true, 0
 	}
 	l := d.lanes[lk]
 	if l == nil {
@@ -50,7 +54,7 @@ func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
 		d.lanes[lk] = l
 	}
 	if len(l.q) >= d.cfg.LaneQueue {
-		return false
+		return false, d.deferDelay(l)
 	}
 	d.inflight[jk] = struct{}{}
 	l.q = append(l.q, work{ss, q})
@@ -59,7 +63,19 @@ func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
 		d.wg.Add(1)
 		go d.laneWorker(lk, l)
 	}
-	return true
+	return true, 0
+}
+
+// deferDelay is how long a job that finds its lane full waits in Redis:
+// about the time the lane needs to work off its queue, so a fast receiver's
+// backlog comes back just in time and a slow one's no more often than
+// DeferDelay (the bound, default 1 s). At least 5 ms. lanesMu is held.
+func (d *Dispatcher) deferDelay(l *lane) time.Duration {
+	if l.avg <= 0 {
+		return d.cfg.DeferDelay
+	}
+	drain := l.avg * time.Duration(len(l.q)) / time.Duration(max(l.active, 1))
+	return min(max(drain, 5*time.Millisecond), d.cfg.DeferDelay)
 }
 
 // laneWorker drains a lane until it is empty or the dispatcher stops;
@@ -87,6 +103,7 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		l.q = l.q[1:]
 		d.lanesMu.Unlock()
 
+		started := time.Now()
 		select {
 		case d.sem <- struct{}{}:
 			if d.loopCtx.Err() == nil {
@@ -95,8 +112,14 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 			<-d.sem
 		case <-d.loopCtx.Done():
 		}
+		took := time.Since(started)
 		d.lanesMu.Lock()
 		delete(d.inflight, jobKey{lk.site, w.q.JobID})
+		if l.avg == 0 {
+			l.avg = took
+		} else {
+			l.avg += (took - l.avg) / 8
+		}
 		d.lanesMu.Unlock()
 		d.signalFreed()
 	}

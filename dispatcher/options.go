@@ -100,7 +100,9 @@ type Options struct {
 	// LaneQueue bounds jobs waiting in memory per webhook; more are put
 	// back in Redis for DeferDelay. Default 64.
 	LaneQueue int
-	// DeferDelay is how long a job waits when its webhook's lane is full.
+	// DeferDelay bounds how long a job waits when its webhook's lane is
+	// full; the wait is the time the lane needs to work off its queue
+	// (measured), at least 5 ms and at most DeferDelay.
 	// Default 1 s.
 	DeferDelay time.Duration
 
