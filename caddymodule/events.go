@@ -65,12 +65,15 @@ func (h *Handler) provisionEvents() error {
 // serveWatched proxies a watched write through a capture writer and, after
 // the answer has gone to the client, publishes the events it carries.
 func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, watch wcevents.Watch) error {
+	if watch.NeedsForm() && !readCartForm(r, &watch) {
+		return next.ServeHTTP(w, r)
+	}
 	cw := newCaptureWriter(w, DefaultCaptureLimit)
 	if err := next.ServeHTTP(cw, r); err != nil {
 		return err
 	}
 	status := cw.Status()
-	if status < 200 || status > 299 {
+	if !watch.Succeeded(status) && !watch.Redirect(status) {
 		return nil
 	}
 	changes := wcevents.Derive(watch, status, cw.Header(), cw.Body())

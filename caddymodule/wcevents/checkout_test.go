@@ -36,7 +36,7 @@ func TestClassifyCheckoutDoors(t *testing.T) {
 		{"PUT", "/wp-json/wc/store/v1/checkout", Watch{}, false},
 		{"POST", "/wp-json/wc/store/v1/checkout?_method=PUT", Watch{}, false},
 		{"POST", "/wp-json/wc/store/v1/checkout/15", Watch{}, false},
-		{"POST", "/wp-json/wc/store/v1/cart/add-item", Watch{}, false},
+		{"POST", "/wp-json/wc/store/v1/cart/remove-item", Watch{}, false}, // add-item: cart.go
 		{"POST", "/wp-json/wc/store/v2/checkout", Watch{}, false},
 		// A REST request with wc-ajax in its query is a REST request.
 		{"POST", "/wp-json/wc/v3/orders?wc-ajax=checkout", Watch{Resource: "order", Version: 3, Op: OpCreate, Plain: true}, true},

@@ -60,6 +60,8 @@ type Watch struct {
 	// Door is the way the write enters the shop: DoorREST (the zero
 	// value) for the REST and legacy APIs, or a checkout door.
 	Door Door
+	// Cart is what an add-to-cart door's request says, nil for other doors.
+	Cart *Cart
 	// Plain is true when the answer is the unaltered representation of the
 	// request's version (no _fields, _envelope, _embed, _jsonp, _pretty,
 	// legacy fields or filter parameters).
@@ -88,7 +90,8 @@ const (
 )
 
 // Classify reports whether r is a watched write and what it addresses. It
-// is cheap: GET, HEAD and OPTIONS return at once, other requests cost a
+// is cheap: GET, HEAD and OPTIONS return after two path suffix checks (the
+// wp-admin trash door, see DoorAdmin), other requests cost a
 // path check, and only paths under /wp-json/, /index.php/wp-json/,
 // /wc-api/ or queries naming rest_route, wc-api-route, _method or wc-ajax
 // are parsed further. Besides the REST writes it watches the checkout
@@ -98,13 +101,16 @@ const (
 // the path, routes match case-insensitively, a trailing slash is ignored,
 // and _method (query) or X-HTTP-Method-Override sets the method.
 func Classify(r *http.Request) (Watch, bool) {
+	if w, ok := adminDoor(r); ok { // GET allowed: wp-admin trash links
+		return w, true
+	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return Watch{}, false
 	}
 	raw := r.URL.RawQuery
 	var q url.Values
-	if raw != "" && (strings.Contains(raw, "rest_route=") || strings.Contains(raw, "wc-api-route=") || strings.Contains(raw, "_method=") || strings.Contains(raw, "wc-ajax=")) {
+	if raw != "" && (strings.Contains(raw, "rest_route=") || strings.Contains(raw, "wc-api-route=") || strings.Contains(raw, "_method=") || strings.Contains(raw, "wc-ajax=") || strings.Contains(raw, "add-to-cart=")) {
 		q, _ = url.ParseQuery(raw)
 	}
 	w, ok := target(r.URL.Path, q)
@@ -112,7 +118,7 @@ func Classify(r *http.Request) (Watch, bool) {
 		if r.Method == http.MethodPost && q != nil && classicCheckout(r.URL.Path, q) {
 			return checkoutWatch(DoorCheckout), true
 		}
-		return Watch{}, false
+		return cartWatch(r, q)
 	}
 	method := r.Method
 	if m := q.Get("_method"); m != "" {
@@ -158,6 +164,9 @@ func target(path string, q url.Values) (Watch, bool) {
 // restRoute accepts "/wc/vN/<route>".
 func restRoute(route string) (Watch, bool) {
 	route = strings.TrimLeft(route, "/")
+	if storeCartRoute(route) {
+		return Watch{Door: DoorStoreAddToCart, Cart: &Cart{}}, true
+	}
 	if storeCheckoutRoute(route) {
 		return checkoutWatch(DoorStoreCheckout), true
 	}

@@ -68,6 +68,12 @@ func Skipped(resource, status string) bool {
 // checkout door's answer gives at most one order.created, without Item
 // (see checkout).
 func Derive(w Watch, status int, header http.Header, body []byte) []Change {
+	if w.Door == DoorAdmin {
+		return deriveAdmin(w, status, header) // a 302, see admin.go
+	}
+	if w.Door >= DoorAddToCart {
+		return deriveCart(w, status, header, body)
+	}
 	if status < 200 || status > 299 || w.Resource == "" {
 		return nil
 	}

@@ -80,6 +80,9 @@ func (e *Emitter) EmitOne(ctx context.Context, c Change) (int, error) {
 	if len(versions) == 0 {
 		return 0, nil
 	}
+	if c.Action() {
+		return e.emitAction(ctx, c)
+	}
 	if c.Deleted() {
 		if dup, err := e.seen(ctx, c, c.Item); err != nil || dup {
 			return 0, err

@@ -200,7 +200,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	c := &call{s: s, w: w, r: r, body: body, query: phpQuery(r.URL.RawQuery)}
 	if route, ok := restRoute(r.URL.Path, c.query); ok {
-		if c.serveCheckout(route, true) || c.serveStoredWebhooks(route) {
+		if c.serveCheckout(route, true) || c.serveCart(route, true) || c.serveStoredWebhooks(route) {
 			return
 		}
 		c.serveREST(route)
@@ -210,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveLegacy(version, route)
 		return
 	}
-	if c.serveCheckout("", false) {
+	if c.serveCheckout("", false) || c.serveCart("", false) || c.serveAdmin() {
 		return
 	}
 	c.servePage()
