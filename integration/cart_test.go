@@ -25,11 +25,7 @@ import (
 // request bodies unchanged.
 func TestEventsFromAddToCart(t *testing.T) {
 	e := newEventsEnv(t)
-	v1, v3 := newHookReceiver(t, nil), newHookReceiver(t, nil)
-	e.createHook(t, "/wp-json/wc/v1/webhooks", "action.woocommerce_add_to_cart", v1.URL)
-	e.createHook(t, "/wp-json/wc/v3/webhooks", "action.woocommerce_add_to_cart", v3.URL)
-	time.Sleep(fanoutCacheWait)
-	e.Standin.Reset()
+	v1, v3 := e.hooksInV1AndV3(t, "action.woocommerce_add_to_cart")
 
 	hat, scarf, draft := e.Standin.AddProduct("publish"), e.Standin.AddProduct("publish"), e.Standin.AddProduct("draft")
 	hash := "" // the browser's woocommerce_cart_hash cookie

@@ -23,11 +23,7 @@ import (
 // failed checkouts give nothing.
 func TestEventsFromCheckouts(t *testing.T) {
 	e := newEventsEnv(t)
-	v1, v3 := newHookReceiver(t, nil), newHookReceiver(t, nil)
-	e.createHook(t, "/wp-json/wc/v1/webhooks", "order.created", v1.URL)
-	e.createHook(t, "/wp-json/wc/v3/webhooks", "order.created", v3.URL)
-	time.Sleep(fanoutCacheWait)
-	e.Standin.Reset()
+	v1, v3 := e.hooksInV1AndV3(t, "order.created")
 
 	form := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=UTF-8"}, "X-Requested-With": {"XMLHttpRequest"}}
 	jsonHdr := http.Header{"Content-Type": {"application/json"}}

@@ -23,6 +23,18 @@ type eventsEnv struct {
 	Shop standin.Key
 }
 
+// hooksInV1AndV3 creates two webhooks on topic, through wc/v1 and wc/v3,
+// each with its own receiver, waits until fan-out sees them and forgets
+// what the stand-in has recorded so far.
+func (e *eventsEnv) hooksInV1AndV3(t *testing.T, topic string) (v1, v3 *receiver) {
+	v1, v3 = newHookReceiver(t, nil), newHookReceiver(t, nil)
+	e.createHook(t, "/wp-json/wc/v1/webhooks", topic, v1.URL)
+	e.createHook(t, "/wp-json/wc/v3/webhooks", topic, v3.URL)
+	time.Sleep(fanoutCacheWait)
+	e.Standin.Reset()
+	return v1, v3
+}
+
 func newEventsEnv(t *testing.T) *eventsEnv {
 	t.Helper()
 	h := newHookEnv(t, dispatchBlock(true))
