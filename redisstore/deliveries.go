@@ -60,20 +60,14 @@ func (st *Site) AppendDelivery(ctx context.Context, d *Delivery, keep int) error
 	if keep <= 0 {
 		keep = DefaultKeepDeliveries
 	}
-	if d.Created.IsZero() {
-		d.Created = time.Now()
-	}
-	d.Created = normTime(d.Created)
-	rec := *d
-	rec.ID = 0
-	b, err := json.Marshal(&rec)
+	rec, err := encodeDelivery(d)
 	if err != nil {
-		return fmt.Errorf("redisstore: encode delivery: %w", err)
+		return fmt.Errorf("redisstore: %w", err)
 	}
 	wid := itoa(d.WebhookID)
 	id, err := appendDeliveryScript.Run(ctx, st.store.rdb,
 		[]string{st.key("dl", "seq"), st.whKey(d.WebhookID), st.key("dl", wid), st.key("dl", wid, "rec")},
-		string(b), keep).Int64()
+		rec, keep).Int64()
 	if err != nil {
 		return fmt.Errorf("redisstore: append delivery of webhook %d: %w", d.WebhookID, err)
 	}
@@ -137,4 +131,22 @@ func decodeDelivery(webhookID int64, sid, s string) (*Delivery, error) {
 	d.ID = id
 	d.WebhookID = webhookID
 	return &d, nil
+}
+
+// encodeDelivery encodes a delivery record as AppendDelivery stores it.
+func encodeDelivery(d *Delivery) (string, error) {
+	if d == nil {
+		return "", nil
+	}
+	if d.Created.IsZero() {
+		d.Created = time.Now()
+	}
+	d.Created = normTime(d.Created)
+	rec := *d
+	rec.ID = 0
+	b, err := json.Marshal(&rec)
+	if err != nil {
+		return "", fmt.Errorf("encode delivery: %w", err)
+	}
+	return string(b), nil
 }

@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -274,22 +273,4 @@ func jobFromMap(id int64, m map[string]string) *Job {
 		j.EventTime = time.UnixMilli(ts).UTC()
 	}
 	return j
-}
-
-// encodeDelivery encodes a delivery record as AppendDelivery stores it.
-func encodeDelivery(d *Delivery) (string, error) {
-	if d == nil {
-		return "", nil
-	}
-	if d.Created.IsZero() {
-		d.Created = time.Now()
-	}
-	d.Created = normTime(d.Created)
-	rec := *d
-	rec.ID = 0
-	b, err := json.Marshal(&rec)
-	if err != nil {
-		return "", fmt.Errorf("encode delivery: %w", err)
-	}
-	return string(b), nil
 }

@@ -51,26 +51,24 @@ func parseMeta(raw []byte) (meta, bool) {
 // Modified returns the UTC modification stamp of a REST item or a legacy
 // wrapped item ({"order":{...}}), "" when it has none.
 func Modified(item []byte, resource string) string {
-	m, ok := parseMeta(item)
-	if ok && m.id == 0 && resource != "" {
-		m, ok = parseMeta(unwrap(item, resource))
-	}
-	if !ok {
-		return ""
-	}
+	m, _ := itemMeta(item, resource)
 	return m.modified
 }
 
 // Status returns the status member of a REST item or a legacy wrapped item.
 func Status(item []byte, resource string) string {
+	m, _ := itemMeta(item, resource)
+	return m.status
+}
+
+// itemMeta parses a REST item, or the item inside a legacy wrapper
+// ({"order":{...}}) when the outer object has no id.
+func itemMeta(item []byte, resource string) (meta, bool) {
 	m, ok := parseMeta(item)
 	if ok && m.id == 0 && resource != "" {
 		m, ok = parseMeta(unwrap(item, resource))
 	}
-	if !ok {
-		return ""
-	}
-	return m.status
+	return m, ok
 }
 
 // number reads a JSON integer (or a string of digits, as PHP may emit).
