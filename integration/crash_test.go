@@ -14,12 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// kill9 kills Caddy with SIGKILL and waits until it is gone.
-func (p *caddyProc) kill9() {
-	_ = p.cmd.Process.Kill()
-	<-p.exited
-}
-
 // siteAddrs are the addresses the environment's Caddy listens on.
 func (e *testEnv) siteAddrs() []string {
 	return []string{fmt.Sprintf("127.0.0.1:%d", e.httpPort), fmt.Sprintf("127.0.0.1:%d", e.httpsPort), fmt.Sprintf("127.0.0.1:%d", e.plainPort)}

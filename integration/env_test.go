@@ -1,24 +1,16 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/wcwebhooks/caddy-wc-webhooks/integration/harness"
 	"github.com/wcwebhooks/caddy-wc-webhooks/integration/standin"
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore/redistest"
 )
@@ -157,29 +149,7 @@ func (e *testEnv) AddKey(permissions string) apiKey {
 // file also serves as the CA file for the npm clients.
 func selfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x509.CertPool) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	must(t, err, "generate key")
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "wc-webhooks integration test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	must(t, err, "create certificate")
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	must(t, err, "marshal key")
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	must(t, os.WriteFile(certFile, certPEM, 0o600), "write cert")
-	must(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600), "write key")
-	pool = x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
+	certFile, keyFile, pool, err := harness.SelfSignedCert(dir)
+	must(t, err, "self-signed certificate")
 	return certFile, keyFile, pool
 }

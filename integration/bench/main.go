@@ -17,6 +17,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/integration/harness"
 )
 
 func main() {
@@ -42,7 +44,7 @@ func run(quick bool, out, caddyPath string) error {
 	defer os.RemoveAll(dir)
 	if caddyPath == "" {
 		fmt.Fprintln(os.Stderr, "bench: building ./caddymodule/cmd/caddy")
-		if caddyPath, err = buildCaddy(dir); err != nil {
+		if caddyPath, err = harness.BuildCaddy(dir); err != nil {
 			return err
 		}
 	}
@@ -51,7 +53,7 @@ func run(quick bool, out, caddyPath string) error {
 	if err != nil {
 		return err
 	}
-	rep := &report{Mode: mode, Sizes: sz, Started: time.Now(), CPUs: runtime.NumCPU(), RSSReset: e.resetPeakRSS()}
+	rep := &report{Mode: mode, Sizes: sz, Started: time.Now(), CPUs: runtime.NumCPU(), RSSReset: e.caddy.ResetPeakRSS()}
 	fmt.Fprintln(os.Stderr, "bench: pass-through")
 	rep.Pass = runPassThrough(e, sz)
 	fmt.Fprintln(os.Stderr, "bench: webhooks API")

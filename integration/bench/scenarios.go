@@ -43,7 +43,7 @@ func runPassThrough(e *env, sz sizes) passResult {
 	// Warm both paths (connections, Caddy's pools).
 	closedLoop(200, sz.PassConc, get(e.plainBase))
 	closedLoop(200, sz.PassConc, get(e.modBase))
-	e.resetPeakRSS()
+	e.caddy.ResetPeakRSS()
 	for r := 0; r < sz.PassRounds; r++ {
 		if r%2 == 0 {
 			pr.Plain = append(pr.Plain, closedLoop(sz.PassN, sz.PassConc, get(e.plainBase)))
@@ -53,7 +53,7 @@ func runPassThrough(e *env, sz sizes) passResult {
 			pr.Plain = append(pr.Plain, closedLoop(sz.PassN, sz.PassConc, get(e.plainBase)))
 		}
 	}
-	pr.RSSKiB = e.peakRSS()
+	pr.RSSKiB = e.caddy.PeakRSS()
 	return pr
 }
 
@@ -110,7 +110,7 @@ func runAPI(e *env, sz sizes) (apiResult, error) {
 		}
 	}
 	h := e.authHeader()
-	e.resetPeakRSS()
+	e.caddy.ResetPeakRSS()
 	ar.List = closedLoop(sz.APIN, sz.APIConc, func(int) error {
 		return send(c, "GET", e.tlsBase+"/wp-json/wc/v3/webhooks", nil, h, 200)
 	})
@@ -120,7 +120,7 @@ func runAPI(e *env, sz sizes) (apiResult, error) {
 		body := fmt.Sprintf(`{"name":"bench %d","topic":"order.updated","delivery_url":%q,"secret":"bench-secret","status":"paused"}`, i, e.recvURL)
 		return send(c, "POST", e.tlsBase+"/wp-json/wc/v3/webhooks", []byte(body), h, 201)
 	})
-	ar.RSSKiB = e.peakRSS()
+	ar.RSSKiB = e.caddy.PeakRSS()
 	return ar, nil
 }
 
@@ -180,7 +180,7 @@ func runDispatch(e *env, sz sizes) (dispatchResult, error) {
 	closedLoop(20, 4, publish("warm"))
 	e.recv.wait(20, 10*time.Second)
 
-	e.resetPeakRSS()
+	e.caddy.ResetPeakRSS()
 	e.recv.reset("tput")
 	start := time.Now()
 	pub := closedLoop(sz.DispatchN, sz.DispatchConc, publish("tput"))
@@ -190,7 +190,7 @@ func runDispatch(e *env, sz sizes) (dispatchResult, error) {
 	d.PublishTime = pub.Elapsed
 	sortDur(lat)
 	d.TputLat = lat
-	d.RSSKiB = e.peakRSS()
+	d.RSSKiB = e.caddy.PeakRSS()
 
 	// The baseline: the same bodies POSTed straight to the receiver.
 	e.recv.reset("bare")
@@ -204,7 +204,7 @@ func runDispatch(e *env, sz sizes) (dispatchResult, error) {
 	blat, _, blast := e.recv.wait(sz.DispatchN, 10*time.Second)
 	d.BareGot, d.BareTime = len(blat), blast.Sub(bstart)
 
-	e.resetPeakRSS()
+	e.caddy.ResetPeakRSS()
 	for _, rate := range sz.Rates {
 		run := fmt.Sprintf("rate%.0f", rate)
 		n := int(rate * sz.RateSeconds)
@@ -214,6 +214,6 @@ func runDispatch(e *env, sz sizes) (dispatchResult, error) {
 		sortDur(got)
 		d.Rates = append(d.Rates, rateResult{Rate: rate, Sent: n, Failed: failed, Got: len(got), Dups: dups, Lat: got, FirstErr: firstErr})
 	}
-	d.RateRSSKiB = e.peakRSS()
+	d.RateRSSKiB = e.caddy.PeakRSS()
 	return d, nil
 }
