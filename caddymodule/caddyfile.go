@@ -109,6 +109,7 @@ func parseHandlerDirective(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //	    operator_path  <path>             # operator page; default: off
 //	    watch_writes   on|off             # events from REST writes; default: on
 //	    service_key    <ck:cs>            # read key for payloads, e.g. {env.WC_SERVICE_KEY}; default: none
+//	    reconcile      <interval>|off     # pass for changes behind the proxy (min 10s); default: 5m with service_key, else off
 //	}
 //
 // The block is optional. Unknown and repeated subdirectives are errors.
@@ -166,6 +167,14 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			h.WatchWrites = &on
 		case "service_key":
 			h.ServiceKey = val
+		case "reconcile":
+			if val != reconcileOff {
+				dur, err := caddy.ParseDuration(val)
+				if err != nil || dur < minReconcileInterval() {
+					return d.Errf("wc_webhooks: reconcile must be off or a duration of at least %s, got %q", minReconcileInterval(), val)
+				}
+			}
+			h.Reconcile = val
 		default:
 			return d.Errf("wc_webhooks: unrecognized subdirective %q", opt)
 		}

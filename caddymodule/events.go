@@ -30,14 +30,16 @@ const (
 	// deciding who listens to a topic (as the dispatcher's cache).
 	webhookCacheTTL = time.Second
 	// dedupeTTL is how long an emitted (topic, id, date_modified) is
-	// remembered across requests.
+	// remembered across requests; longer with reconciliation (three
+	// intervals plus the overlap, see provisionReconcile).
 	dedupeTTL = 15 * time.Minute
 )
 
 // eventState is the handler's event machinery: settings and per-site state.
 type eventState struct {
 	watch  bool
-	ck, cs string // service key; empty when none is configured
+	ck, cs string        // service key; empty when none is configured
+	ttl    time.Duration // dedupe and marker TTL (dedupeTTL or longer)
 	sites  sync.Map
 	nsites atomic.Int64
 }
@@ -65,10 +67,14 @@ func (h *Handler) provisionEvents() error {
 // serveWatched proxies a watched write through a capture writer and, after
 // the answer has gone to the client, publishes the events it carries.
 func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, watch wcevents.Watch) error {
-	if watch.NeedsForm() && !readCartForm(r, &watch) {
-		return next.ServeHTTP(w, r)
+	if watch.NeedsForm() && !readForm(r, &watch) {
+		acc, ok := watch.AccountForm(r.Header) // a registration or My Account form?
+		if !ok {
+			return next.ServeHTTP(w, r)
+		}
+		watch = acc
 	}
-	cw := newCaptureWriter(w, DefaultCaptureLimit)
+	cw := newCaptureWriter(w, captureLimit(watch))
 	if err := next.ServeHTTP(cw, r); err != nil {
 		return err
 	}
@@ -101,6 +107,7 @@ func (h *Handler) emitEvents(r *http.Request, next caddyhttp.Handler, changes []
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), eventTimeout)
 	defer cancel()
+	h.remember(name, h.homeFor(r), r, next) // reconciliation reads through the same route
 	logger := h.logger.With(zap.String("site", name))
 	em := &wcevents.Emitter{
 		Publisher:   se,
@@ -110,6 +117,11 @@ func (h *Handler) emitEvents(r *http.Request, next caddyhttp.Handler, changes []
 	}
 	if h.events.ck != "" {
 		em.Reader = &serviceReader{prober: newNextProber(r, next), ck: h.events.ck, cs: h.events.cs, base: homePathOf(h.HomeURL)}
+	}
+	changes = resolveCustomers(ctx, em, changes, logger)
+	changes, err = em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
+	if err != nil {
+		logger.Warn("events: not every admin save was resolved", zap.Error(err))
 	}
 	if _, err := em.Emit(ctx, changes); err != nil {
 		logger.Warn("events: not every event was published", zap.Error(err))
@@ -126,8 +138,15 @@ func (h *Handler) siteEvents(name, home string) (*siteEvents, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening site %q: %w", name, err)
 	}
-	se := &siteEvents{site: site, rdb: store.Client(),
+	ttl := h.events.ttl
+	if ttl <= 0 {
+		ttl = dedupeTTL
+	}
+	se := &siteEvents{site: site, rdb: store.Client(), ttl: ttl,
 		dispatch: &siteDispatch{app: h.app, site: site, home: home, fixedHome: h.HomeURL != ""}}
+	if h.reconcile != nil {
+		se.rc = site.Reconcile(ttl)
+	}
 	if h.events.nsites.Load() >= maxCachedSites {
 		return se, nil
 	}
@@ -144,6 +163,8 @@ type siteEvents struct {
 	site     *redisstore.Site
 	rdb      redis.UniversalClient
 	dispatch *siteDispatch
+	ttl      time.Duration         // of dedupe keys and markers
+	rc       *redisstore.Reconcile // nil when reconciliation is off
 
 	mu    sync.Mutex
 	hooks []redisstore.Webhook // active webhooks, cached webhookCacheTTL
@@ -195,7 +216,23 @@ func (s *siteEvents) Versions(ctx context.Context, topic string) ([]string, erro
 // Publish implements wcevents.Publisher: the event goes to the active
 // webhooks of the topic with that api_version ("" for all of them, as for
 // deleted events, whose {"id":N} is the same in every version).
+//
+// With reconciliation on, a published created, deleted or restored event
+// also sets its wcevents.OnceKey marker, so that reconciliation does not
+// emit it again.
 func (s *siteEvents) Publish(ctx context.Context, topic string, resourceID int64, apiVersion string, payload []byte) error {
+	if err := s.publish(ctx, topic, resourceID, apiVersion, payload); err != nil {
+		return err
+	}
+	if s.rc != nil && (strings.HasSuffix(topic, ".created") || strings.HasSuffix(topic, ".deleted") || strings.HasSuffix(topic, ".restored")) {
+		// A lost marker costs at most a duplicate from reconciliation.
+		_ = s.rc.Mark(ctx, wcevents.OnceKey(topic, resourceID))
+	}
+	return nil
+}
+
+// publish appends the event for the dispatcher.
+func (s *siteEvents) publish(ctx context.Context, topic string, resourceID int64, apiVersion string, payload []byte) error {
 	if err := s.dispatch.app.ensureSite(ctx, s.site, s.dispatch.home, s.dispatch.fixedHome); err != nil {
 		return err
 	}
@@ -203,11 +240,11 @@ func (s *siteEvents) Publish(ctx context.Context, topic string, resourceID int64
 	return err
 }
 
-// Seen implements wcevents.Deduper with one SET NX GET (EX dedupeTTL):
+// Seen implements wcevents.Deduper with one SET NX GET (EX s.ttl):
 // a duplicate is a key that exists with the same state hash.
 func (s *siteEvents) Seen(ctx context.Context, topic string, id int64, modified, hash string) (bool, error) {
 	key := s.site.KeyPrefix() + wcevents.DedupeKey(topic, id, modified)
-	old, err := s.rdb.SetArgs(ctx, key, hash, redis.SetArgs{Mode: "NX", Get: true, TTL: dedupeTTL}).Result()
+	old, err := s.rdb.SetArgs(ctx, key, hash, redis.SetArgs{Mode: "NX", Get: true, TTL: s.ttl}).Result()
 	switch {
 	case errors.Is(err, redis.Nil):
 		return false, nil // new
@@ -216,10 +253,10 @@ func (s *siteEvents) Seen(ctx context.Context, topic string, id int64, modified,
 			return true, nil
 		}
 		// Another state in the same second: emit it, remember it.
-		return false, s.rdb.Set(ctx, key, hash, dedupeTTL).Err()
+		return false, s.rdb.Set(ctx, key, hash, s.ttl).Err()
 	}
 	// Servers without SET ... GET: existence alone.
-	fresh, err2 := s.rdb.SetNX(ctx, key, hash, dedupeTTL).Result()
+	fresh, err2 := s.rdb.SetNX(ctx, key, hash, s.ttl).Result()
 	if err2 != nil {
 		return false, fmt.Errorf("dedupe: %w", errors.Join(err, err2))
 	}

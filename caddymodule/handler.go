@@ -103,13 +103,25 @@ type Handler struct {
 	// (then such webhooks get no event for that write).
 	ServiceKey string `json:"service_key,omitempty"`
 
-	events   eventState
-	app      *App
-	upstream *wcauth.Upstream // shared by all sites; nil with auth keys
-	location *time.Location
-	logger   *zap.Logger
-	sites    sync.Map // site name -> *wcapi.API
-	nsites   atomic.Int64
+	// Reconcile is the interval of the reconciliation pass, which finds
+	// the changes that never crossed the proxy (cron, payment callbacks,
+	// WP-CLI) with the service key (modified_after and the trash listings
+	// of wc/v3) and emits the events WooCommerce would have fired, never
+	// one the proxy already emitted: a duration of at least 10s, or "off".
+	// It runs per site once the handler has seen traffic for the site,
+	// once per interval among all Caddy processes sharing the Redis.
+	// Without a service key it is off (with a warning when set).
+	// Default: "5m" when ServiceKey is set, "off" otherwise.
+	Reconcile string `json:"reconcile,omitempty"`
+
+	events    eventState
+	reconcile *reconcileLoop // nil when reconciliation is off
+	app       *App
+	upstream  *wcauth.Upstream // shared by all sites; nil with auth keys
+	location  *time.Location
+	logger    *zap.Logger
+	sites     sync.Map // site name -> *wcapi.API
+	nsites    atomic.Int64
 }
 
 // CaddyModule returns the Caddy module information.
@@ -141,7 +153,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.upstream = wcauth.NewUpstream(time.Duration(h.AuthCacheTTL))
 		h.upstream.Logger = h.logger
 	}
-	return h.provisionEvents()
+	if err := h.provisionEvents(); err != nil {
+		return err
+	}
+	return h.provisionReconcile()
 }
 
 // applyDefaults fills in and checks every setting.
@@ -239,6 +254,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request, next caddyhtt
 		h.logger.Error("preparing site", zap.String("site", name), zap.Error(err))
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
+	h.remember(name, h.homeFor(r), r, next) // reconciliation reads through the same route
 	api.Serve(w, r, newNextProber(r, next))
 	return nil
 }

@@ -30,7 +30,8 @@
 //	P wh:ix:<st>:name            zset    members lower(name) NUL <pid>, scores 0        create, save, delete
 //	P dl:seq                     string  last delivery id of the site (INCR, from 1)    append delivery
 //	P dl:<id>                    zset    delivery ids of webhook <id>, score = id       append delivery, delete
-//	P dl:<id>:rec                hash    delivery id -> delivery JSON                   append delivery, delete
+//	P dl:<id>:rec                hash    delivery id -> delivery JSON, and              append delivery, delete
+//	                                     j<delivery id> -> job id (dispatcher logs)     finish jobs
 //	P key:seq                    string  last API key id (INCR; above IDFloor)          add/import key
 //	P key:ids                    zset    API key ids, score = id                        add/import/delete key
 //	P key:<keyid>                hash    d: API key JSON (secret included, key id       add/import/delete key
@@ -88,14 +89,55 @@
 // site prefix, "wcwh:{shop}:"):
 //
 //	P ev              stream  events: t topic, r resource id, p payload, ts unix ms, v API version (optional)
-//	P dq:ready        stream  delivery work: j job id, w webhook id (never trimmed)
+//	P dq:ready        stream  delivery work: j job id, w webhook id (trimmed only
+//	                          below the group's oldest pending entry, see below)
 //	P dq:delayed      zset    job ids waiting for a retry, score = due unix ms (server time)
 //	P dq:seq          string  last job id (INCR)
 //	P dq:job:<jid>    hash    one job (see Job); expires QueuePolicy.Retention after it ends
-//	P dq:dlj:<dlid>   string  job id of logged delivery <dlid> (for redelivery); same expiry
+//	P dq:dlj:<dlid>   string  job id of logged delivery <dlid>; no longer written
+//	                          (still read for logs written before j<dlid> fields)
 //	P dq:dead         stream  jobs that failed or were set aside as poison (MAXLEN ~ 10000)
 //	<prefix>:sites    set     names of sites the dispatcher serves (not per site)
 //
 // Both streams have the consumer group "wcwh", created from id 0 so events
 // appended before the group existed are not skipped.
+//
+// Entries are acknowledged (XACK) by the scripts that finish them; the
+// hot paths (fan-out, FinishJobs) do not XDEL each entry, whose cost in
+// Redis 7.0 grows with the deleted entries at the stream's head. They trim
+// instead: XTRIM MINID ~ <oldest pending id> drops whole stream nodes below
+// the oldest entry the group still holds, and when nothing is pending the
+// entries up to the group's last-delivered id go (PromoteDue does the same
+// periodically, so a drained stream ends up empty). An entry still pending
+// or not yet read is never removed, so XAUTOCLAIM always finds the entries
+// of a crashed consumer. Rare paths (drop, defer, poison, gone) still
+// XACK+XDEL their entry.
+//
+// Per delivery the scripts issue few commands and keep large values out
+// of Lua, where Redis hashes every byte of every string: BeginJobs reads a
+// job's fixed fields (payload, topic, ...) with an HMGET pipelined beside
+// the begin script, which reads only the small fields; FinishJobs reads
+// each job and webhook once, logs one webhook's deliveries with one ZADD
+// and one HSET, applies the failure_count changes of one webhook once, and
+// acknowledges all entries with one XACK.
+//
+// # Events and reconciliation
+//
+// De-duplication of topic events (package caddymodule and its wcevents)
+// and the state of the reconciliation pass (Reconcile). <mod> is a UTC
+// "YYYY-MM-DDTHH:MM:SS"; TTL is the handler's dedupe TTL (15 min, or three
+// reconcile intervals plus one minute when longer).
+//
+//	P evdd:<topic>:<id>:<mod>  string  hash of the state emitted (SET NX GET), "1"    proxy events; reconciliation
+//	                                   when reconciliation emitted it; expires TTL    (Claim)
+//	P evid:<topic>:<id>        string  "1": the proxy published this created,        proxy (Mark); reconciliation
+//	                                   deleted or restored event; expires TTL         (Exists, Take, Mark)
+//	P rc:wm                    string  watermark: unix seconds the last pass          Reconcile.SetWatermark
+//	                                   covered up to
+//	P rc:floor                 string  the first watermark (never looked before)      Reconcile.SetWatermark (NX)
+//	P rc:trash:<resource>      set     ids of orders/products/coupons in the trash    Reconcile.ResetTrashed,
+//	                                   at the last pass                               UpdateTrashed, DropTrashed
+//	P rc:tinit                 set     resources whose trash was snapshotted          same
+//	P rc:lock                  string  random token of the process running the pass   Reconcile.Lock (SET NX PX),
+//	                                   (one per site among all processes)             Unlock (compare and DEL)
 package redisstore

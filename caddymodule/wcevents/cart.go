@@ -1,6 +1,7 @@
 package wcevents
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -23,8 +24,11 @@ const (
 // AddToCartTopic is the topic of the add-to-cart doors' events.
 const AddToCartTopic = "action.woocommerce_add_to_cart"
 
-// MaxCartForm is the most of a request body ReadCartForm reads: 64 KiB.
-const MaxCartForm = 64 << 10
+// MaxForm is the most of a request body read for a door's fields: 64 KiB.
+const MaxForm = 64 << 10
+
+// MaxCartForm is the most of a request body ReadCartForm reads (MaxForm).
+const MaxCartForm = MaxForm
 
 // Cart is what an add-to-cart request says, for deriving its event.
 type Cart struct {
@@ -36,10 +40,59 @@ type Cart struct {
 	Hash string
 }
 
-// NeedsForm reports whether Derive needs the request's form fields
-// (Watch.Cart.Form): true for the add-to-cart doors until ReadCartForm.
+// NeedsForm reports whether the door needs the request's fields before
+// the request goes upstream: true for the add-to-cart doors until
+// ReadCartForm, and for doors with WantForm (the wp-admin save and POST
+// bulk doors) until ReadForm.
 func (w Watch) NeedsForm() bool {
-	return w.Door >= DoorAddToCart && w.Cart != nil && w.Cart.Form == nil
+	if w.Door >= DoorAddToCart {
+		return w.Cart != nil && w.Cart.Form == nil
+	}
+	return w.WantForm && w.Form == nil
+}
+
+// ReadForm gives a door that NeedsForm the request's fields and reports
+// whether the request still is a watched write. body is at most MaxForm
+// bytes of the request body; complete is false when the body was longer
+// (then the add-to-cart doors are not watched, and other doors get the
+// fields before the last '&' of body). Only an urlencoded body is read: a
+// multipart body's fields are not (a door whose fields are only there is
+// then no watched write). Each door decides on its fields: see
+// ReadCartForm and the DoorAdmin doors.
+func (w *Watch) ReadForm(rawQuery, contentType string, body []byte, complete bool) bool {
+	if w.Door >= DoorAddToCart {
+		return complete && w.ReadCartForm(rawQuery, contentType, body)
+	}
+	w.Form = requestForm(rawQuery, contentType, body, complete)
+	if w.Door == DoorAdmin {
+		return w.adminForm()
+	}
+	return true
+}
+
+// requestForm is $_REQUEST for flat and [] keys: the query's fields, an
+// urlencoded body's over them (first in each list: url.Values.Get gives
+// the body's value, as PHP's POST-over-GET). Malformed pairs are skipped.
+func requestForm(rawQuery, contentType string, body []byte, complete bool) url.Values {
+	form, _ := url.ParseQuery(rawQuery)
+	if form == nil {
+		form = url.Values{}
+	}
+	if !urlencoded(contentType) {
+		return form
+	}
+	if !complete {
+		i := bytes.LastIndexByte(body, '&')
+		if i < 0 {
+			return form
+		}
+		body = body[:i]
+	}
+	b, _ := url.ParseQuery(string(body))
+	for k, v := range b {
+		form[k] = append(v, form[k]...)
+	}
+	return form
 }
 
 // Redirect reports whether a 3xx answer to w may carry events: only the
@@ -69,16 +122,7 @@ func (w *Watch) ReadCartForm(rawQuery, contentType string, body []byte) bool {
 		}
 		return true
 	}
-	form, _ := url.ParseQuery(rawQuery)
-	if form == nil {
-		form = url.Values{}
-	}
-	if urlencoded(contentType) {
-		b, _ := url.ParseQuery(string(body))
-		for k, v := range b {
-			form[k] = append(v, form[k]...) // $_REQUEST: POST wins over GET
-		}
-	}
+	form := requestForm(rawQuery, contentType, body, true)
 	w.Cart.Form = form
 	if w.Cart.Ajax {
 		return true

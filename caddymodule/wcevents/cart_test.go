@@ -32,7 +32,7 @@ func TestClassifyCartDoors(t *testing.T) {
 		{"POST", "/product/hat/", form, DoorAddToCart, true},
 		{"POST", "/product/hat/", "multipart/form-data; boundary=x", 0, false},
 		{"GET", "/?add-to-cart=12", "", 0, false},
-		{"POST", "/wp-admin/post.php", form, 0, false},
+		{"POST", "/wp-admin/post.php", form, DoorAdmin, true}, // a save candidate (admin_save.go)
 		{"POST", "/wp-login.php", form, 0, false},
 		{"POST", "/?wc-ajax=get_refreshed_fragments", form, 0, false},
 		{"POST", "/wp-json/wc/store/v1/cart/add-item", "application/json", DoorStoreAddToCart, true},

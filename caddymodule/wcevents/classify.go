@@ -7,8 +7,9 @@
 // Doors built so far: REST writes in every API version (wc/v1, v2, v3, the
 // legacy wc-api/v1, v2, v3, the ?rest_route= and ?wc-api-route= forms),
 // the classic checkout (?wc-ajax=checkout) and the Store API checkout.
-// Other doors (admin, registration, add to cart) and the reconciliation
-// pass add their own Door values and Derive branches.
+// Other doors (wp-admin's links, bulk actions and saves of admin.go and
+// admin_save.go, add to cart, the account doors of customer.go) and the
+// reconciliation pass add their own Door values and Derive branches.
 package wcevents
 
 import (
@@ -62,6 +63,19 @@ type Watch struct {
 	Door Door
 	// Cart is what an add-to-cart door's request says, nil for other doors.
 	Cart *Cart
+	// Account is what an account door's request says (and, for the
+	// classic checkout, the logged-in customer), nil otherwise.
+	Account *Account
+	// Admin is what a wp-admin save or bulk request says (see DoorAdmin),
+	// nil for other doors and for post.php's trash and restore links.
+	Admin *Admin
+	// WantForm is true for doors that need the request's fields before it
+	// goes upstream (see NeedsForm and ReadForm).
+	WantForm bool
+	// Form holds the request's fields as PHP's $_REQUEST has them (the
+	// query, an urlencoded body's fields over it), set by ReadForm for
+	// doors with WantForm; nil otherwise.
+	Form url.Values
 	// Plain is true when the answer is the unaltered representation of the
 	// request's version (no _fields, _envelope, _embed, _jsonp, _pretty,
 	// legacy fields or filter parameters).
@@ -90,23 +104,29 @@ const (
 )
 
 // Classify reports whether r is a watched write and what it addresses. It
-// is cheap: GET, HEAD and OPTIONS return after two path suffix checks (the
-// wp-admin trash door, see DoorAdmin), other requests cost a
-// path check, and only paths under /wp-json/, /index.php/wp-json/,
+// is cheap: GET, HEAD and OPTIONS on paths not ending in ".php" return
+// after one suffix check (the wp-admin doors, see DoorAdmin; a .php path
+// costs three more), other requests cost a path check, and only paths under /wp-json/, /index.php/wp-json/,
 // /wc-api/ or queries naming rest_route, wc-api-route, _method or wc-ajax
 // are parsed further. Besides the REST writes it watches the checkout
 // doors: POST ?wc-ajax=checkout (on any path, unless the request is a REST
 // one) and POST to the Store API's wc/store/v1/checkout or
 // wc/store/checkout. It follows WordPress's routing: ?rest_route= wins over
 // the path, routes match case-insensitively, a trailing slash is ignored,
-// and _method (query) or X-HTTP-Method-Override sets the method.
+// and _method (query) or X-HTTP-Method-Override sets the method. POSTs
+// to wp-login.php?action=register, wp-admin/user-new.php, profile.php and
+// user-edit.php are account doors (see DoorAccount); My Account's forms
+// become one after the add-to-cart door reads them (Watch.AccountForm).
 func Classify(r *http.Request) (Watch, bool) {
-	if w, ok := adminDoor(r); ok { // GET allowed: wp-admin trash links
+	if w, ok := adminDoor(r); ok { // GET allowed: wp-admin trash links, bulk actions
 		return w, true
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		return Watch{}, false
+	}
+	if w, ok := accountDoor(r); ok { // one suffix check on other paths
+		return w, true
 	}
 	raw := r.URL.RawQuery
 	var q url.Values
@@ -116,7 +136,7 @@ func Classify(r *http.Request) (Watch, bool) {
 	w, ok := target(r.URL.Path, q)
 	if !ok {
 		if r.Method == http.MethodPost && q != nil && classicCheckout(r.URL.Path, q) {
-			return checkoutWatch(DoorCheckout), true
+			return withLogin(checkoutWatch(DoorCheckout), r), true
 		}
 		return cartWatch(r, q)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Change is one topic event derived from a write.
@@ -28,6 +29,14 @@ type Change struct {
 	// Modified is the resource's modification time in UTC as
 	// "YYYY-MM-DDTHH:MM:SS" from the answer, "" when unknown.
 	Modified string
+	// User names the customer of an account door's change whose answer
+	// does not tell the id (ID is 0 until Emitter.ResolveUsers), nil
+	// otherwise.
+	User *UserRef
+	// Saved is, for a wp-admin save whose event (created or updated)
+	// depends on the resource's date_created, when WordPress answered the
+	// save (see Emitter.ResolveSaves); zero otherwise.
+	Saved time.Time
 }
 
 // Resource is the topic's resource ("order", ...).
@@ -71,6 +80,9 @@ func Derive(w Watch, status int, header http.Header, body []byte) []Change {
 	if w.Door == DoorAdmin {
 		return deriveAdmin(w, status, header) // a 302, see admin.go
 	}
+	if w.Door == DoorAccount {
+		return deriveAccount(w, status, header) // a 302, see customer.go
+	}
 	if w.Door >= DoorAddToCart {
 		return deriveCart(w, status, header, body)
 	}
@@ -83,7 +95,7 @@ func Derive(w Watch, status int, header http.Header, body []byte) []Change {
 	d := deriver{w: w, seen: map[string]bool{}}
 	if w.Door != DoorREST {
 		d.checkout(body)
-		return d.out
+		return append(d.out, checkoutCustomer(w, header, body)...)
 	}
 	switch w.Sub {
 	case SubRefund:

@@ -2,30 +2,35 @@ package standin
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
-// The stand-in's wp-admin trash and restore, answering like WordPress:
+// The stand-in's wp-admin, answering like WordPress and WooCommerce:
 //
-//   - post storage, GET or POST /wp-admin/post.php?post=<id>&action=trash|
-//     untrash&_wpnonce=... (the action and post may also come in a form
-//     body, as $_REQUEST): wp_trash_post / wp_untrash_post, then
-//     wp_redirect (302) to the referer when it is not post.php or
-//     post-new.php, else to edit.php?post_type=<type>, with
+//   - post storage trash and restore links, GET or POST /wp-admin/post.php?
+//     post=<id>&action=trash|untrash&_wpnonce=... (the action and post may
+//     also come in a form body, as $_REQUEST): wp_trash_post /
+//     wp_untrash_post, then wp_redirect (302) to the referer when it is
+//     not post.php or post-new.php, else to edit.php?post_type=<type>, with
 //     trashed=1&ids=<id> or untrashed=1&ids=<id> added. Orders are
 //     shop_order, coupons shop_coupon, products product.
-//   - HPOS, /wp-admin/admin.php?page=wc-orders&action=trash|untrash&id=<id>
-//     (ListTable::handle_row_actions): the order is trashed or restored,
-//     then a 302 to the referer or admin.php?page=wc-orders with
-//     trashed=1&ids=<id> or untrashed=1&ids=<id>.
+//   - bulk trash and restore (admin_bulk.go): edit.php's list actions and
+//     WooCommerce's HPOS list (admin.php?page=wc-orders, whose row links
+//     are bulk actions of one id).
+//   - edit screens and saves (admin_save.go): post-new.php's auto-draft,
+//     post.php's editpost, HPOS's action=new and action=edit screens.
 //
 // Without a wordpress_logged_in_* cookie the answer is auth_redirect's 302
 // to wp-login.php; without _wpnonce, check_admin_referer's wp_die (403).
 // A missing item, or trashing a trashed one (restoring one not in the
 // trash), is wp_die's 500 page. A restore gives the item back the status
-// it had before the trash (WC_Post_Data::wp_untrash_post_status).
+// it had before the trash (WC_Post_Data::wp_untrash_post_status). Answers
+// to saves and bulk actions carry a Date header from the admin clock
+// (AdvanceAdminClock), WordPress's time().
 
 // AdminURL is the stand-in's admin URL (admin_url()).
 const AdminURL = "https://shop.example/wp-admin/"
@@ -37,29 +42,40 @@ var postTypeOf = map[string]string{"product": "product", "order": "shop_order", 
 // before it was trashed. Guarded by the store's mutex.
 var trashMeta sync.Map // *resourceStore -> map[int64]string
 
-// serveAdmin answers the trash and restore doors of wp-admin; false when
-// the request is neither.
+// serveAdmin answers the wp-admin doors; false when the request is none.
 func (c *call) serveAdmin() bool {
 	path := c.r.URL.Path
 	req := c.request()
 	action := req["action"]
 	switch {
 	case strings.HasSuffix(path, "/wp-admin/post.php"):
-		if action != "trash" && action != "untrash" {
-			return false
+		switch action {
+		case "trash", "untrash":
+			id := atoi(req["post"])
+			if id == 0 {
+				id = atoi(req["post_ID"])
+			}
+			c.adminTrash(action, id, "", "edit.php")
+			return true
+		case "editpost":
+			c.savePost()
+			return true
 		}
-		id := atoi(req["post"])
-		if id == 0 {
-			id = atoi(req["post_ID"])
-		}
-		c.adminTrash(action, id, "", "edit.php")
+	case strings.HasSuffix(path, "/wp-admin/post-new.php"):
+		c.newPost(req["post_type"])
 		return true
+	case strings.HasSuffix(path, "/wp-admin/edit.php"):
+		return c.bulkPosts()
 	case strings.HasSuffix(path, "/wp-admin/admin.php") && req["page"] == "wc-orders":
-		if action != "trash" && action != "untrash" {
-			return false
+		switch c.query["action"] {
+		case "new":
+			c.newOrder()
+			return true
+		case "edit":
+			c.saveOrder()
+			return true
 		}
-		c.adminTrash(action, atoi(req["id"]), "order", "admin.php?page=wc-orders")
-		return true
+		return c.bulkOrders()
 	}
 	return false
 }
@@ -73,6 +89,22 @@ func (c *call) request() map[string]string {
 	if c.r.Method == http.MethodPost && strings.HasPrefix(c.r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		for k, v := range phpQuery(string(c.body)) {
 			out[k] = v
+		}
+	}
+	return out
+}
+
+// requestValues is $_REQUEST with arrays (post[]=1&post[]=2): the
+// query's values, an urlencoded form body's first in each list.
+func (c *call) requestValues() url.Values {
+	out, _ := url.ParseQuery(c.r.URL.RawQuery)
+	if out == nil {
+		out = url.Values{}
+	}
+	if c.r.Method == http.MethodPost && strings.HasPrefix(c.r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, _ := url.ParseQuery(string(c.body))
+		for k, v := range body {
+			out[k] = append(v, out[k]...)
 		}
 	}
 	return out
@@ -226,4 +258,45 @@ func phpURLEncode(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// adminSkew holds AdvanceAdminClock's offsets: *Server -> time.Duration.
+var adminSkew sync.Map
+
+// AdvanceAdminClock moves the admin screens' clock forward by d: the dates
+// saves give posts and the Date of their answers. Tests use it to make a
+// post older than WooCommerce's 10 s "created" window without waiting.
+func (s *Server) AdvanceAdminClock(d time.Duration) {
+	for {
+		old, _ := adminSkew.LoadOrStore(s, time.Duration(0))
+		if adminSkew.CompareAndSwap(s, old, old.(time.Duration)+d) {
+			return
+		}
+	}
+}
+
+// adminNow is the admin clock (UTC, whole seconds, as MySQL dates).
+func (s *Server) adminNow() time.Time {
+	v, _ := adminSkew.Load(s)
+	skew, _ := v.(time.Duration)
+	return time.Now().Add(skew).UTC().Truncate(time.Second)
+}
+
+// stamp moves the store clock up to now when it is behind and returns a
+// new modification time. The caller holds st.mu.
+func (st *resourceStore) stamp(now time.Time) time.Time {
+	if st.clock.Before(now) {
+		st.clock = now
+	}
+	return st.tick()
+}
+
+// dated gives the answer the Date of the admin clock's now.
+func (c *call) dated(now time.Time) {
+	c.w.Header().Set("Date", now.Format(http.TimeFormat))
+}
+
+// loginRedirect is auth_redirect's answer to a request without a session.
+func (c *call) loginRedirect() {
+	c.redirect("https://shop.example/wp-login.php?redirect_to=" + phpURLEncode(c.r.URL.RequestURI()) + "&reauth=1")
 }

@@ -14,15 +14,16 @@ import (
 // and coupons, answering WooCommerce's REST (wc/v1-v3) and legacy (wc-api
 // v2/v3) routes for them: 201 create with the item, 200 update, DELETE to
 // the trash (status "trash") or, with force=true, for good (the item as it
-// was), batch / bulk, order refunds and product variations. Every write
-// advances the store's clock by one second, so each change has its own
-// date_modified. Items differ per version as WooCommerce's do: v1 dates
+// was), batch / bulk, order refunds and product variations; the lists
+// filter and page as WooCommerce's do (rest.go). Every write takes the
+// store's clock (the wall clock, at least one second after the previous
+// write), so each change has its own date_modified. Items differ per version as WooCommerce's do: v1 dates
 // are UTC without _gmt twins, v2/v3 have local (UTC+3) dates plus _gmt,
 // links name the version's namespace, legacy items are wrapped and dated
 // created_at/updated_at with a Z.
 
-// StoreEpoch is the store clock's start; the first write happens one
-// second later.
+// StoreEpoch is the store clock's start; the clock follows the wall clock
+// (see tick).
 var StoreEpoch = time.Date(2024, 5, 15, 20, 0, 0, 0, time.UTC)
 
 // storeZone is the shop's timezone for local dates (UTC+3).
@@ -36,6 +37,8 @@ type Resource struct {
 	Status   string
 	Name     string
 	Role     string // customers
+	Login    string // customers: user_login ("" for those made through the API without a username)
+	Email    string // customers: user_email
 	Created  time.Time
 	Modified time.Time
 }
@@ -80,8 +83,65 @@ func (s *Server) TouchResource(id int64, status string) bool {
 	return true
 }
 
+// CreateResource creates a resource of kind ("order", "product",
+// "coupon", "customer") behind the proxy's back, as WooCommerce does for a
+// checkout finished by a payment callback or a WP-CLI command: status ""
+// takes the kind's default. It returns the new id.
+func (s *Server) CreateResource(kind, status string) int64 {
+	st := s.resources()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	fields := map[string]any{}
+	if status != "" {
+		fields["status"] = status
+	}
+	return st.create(kind, 0, fields).ID
+}
+
+// TrashResource moves a resource to the trash behind the proxy's back
+// (wp_trash_post: status "trash", a new date_modified); false when it is
+// missing or already there.
+func (s *Server) TrashResource(id int64) bool { return s.moveTrash(id, true) }
+
+// RestoreResource takes a resource out of the trash behind the proxy's
+// back (wp_untrash_post: its status before the trash, a new
+// date_modified); false when it is missing or not in the trash.
+func (s *Server) RestoreResource(id int64) bool { return s.moveTrash(id, false) }
+
+func (s *Server) moveTrash(id int64, in bool) bool {
+	st := s.resources()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	r, ok := st.items[id]
+	if !ok || r.Kind == "customer" || r.Kind == "refund" {
+		return false
+	}
+	return st.trash(r, in)
+}
+
+// DeleteResource deletes a resource for good behind the proxy's back
+// (wp_delete_post / wp_delete_user); false when it is missing.
+func (s *Server) DeleteResource(id int64) bool {
+	st := s.resources()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.items[id]; !ok {
+		return false
+	}
+	delete(st.items, id)
+	return true
+}
+
+// tick is the store's clock: the current second, and one second after the
+// previous change when that is later, so each change has its own
+// date_modified and the dates follow the wall clock (modified_after works
+// against real time).
 func (st *resourceStore) tick() time.Time {
-	st.clock = st.clock.Add(time.Second)
+	now := time.Now().UTC().Truncate(time.Second)
+	if st.clock.Add(time.Second).After(now) {
+		now = st.clock.Add(time.Second)
+	}
+	st.clock = now
 	return st.clock
 }
 
@@ -119,6 +179,7 @@ func (st *resourceStore) render(r *Resource, legacy bool, v int) map[string]any 
 	}
 	if r.Kind == "customer" {
 		m["role"] = r.Role
+		m["username"], m["email"] = r.Login, r.Email
 	}
 	if r.Parent != 0 {
 		m["parent_id"] = r.Parent
@@ -224,6 +285,10 @@ func (h *resHandler) serve(p *principal, m, route string) bool {
 	switch {
 	case sub == "" && id == 0 && m == "POST":
 		h.c.writeJSON(201, h.item(h.st.create(kind, 0, params)))
+	case sub == "" && id == 0 && (m == "GET" || m == "HEAD") && !h.legacy && (kind != "customer" || dateListing(h.c.query)):
+		h.serveList(kind) // rest.go
+	case sub == "" && id == 0 && (m == "GET" || m == "HEAD") && kind == "customer" && !h.legacy:
+		h.c.writeJSON(200, h.st.listCustomers(h.c.query, false, h.v)) // account.go
 	case sub == "" && id == 0 && (m == "GET" || m == "HEAD"):
 		h.c.writeJSON(200, []any{})
 	case sub == "" && m == "GET":
@@ -435,6 +500,12 @@ func (st *resourceStore) apply(r *Resource, fields map[string]any) {
 	}
 	if s, ok := fields["role"].(string); ok && r.Kind == "customer" {
 		r.Role = s
+	}
+	if s, ok := fields["email"].(string); ok && r.Kind == "customer" {
+		r.Email = s
+	}
+	if s, ok := fields["username"].(string); ok && r.Kind == "customer" && r.Login == "" {
+		r.Login = s
 	}
 }
 

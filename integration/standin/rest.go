@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -14,7 +16,6 @@ var (
 	reWebhook      = regexp.MustCompile(`(?i)^/wc/v([123])/webhooks/(\d+)$`)
 	reDeliveries   = regexp.MustCompile(`(?i)^/wc/v([12])/webhooks/(\d+)/deliveries$`)
 	reDelivery     = regexp.MustCompile(`(?i)^/wc/v([12])/webhooks/(\d+)/deliveries/(\d+)$`)
-	reProducts     = regexp.MustCompile(`(?i)^/wc/v([123])/products$`)
 	jsonUTF8       = "application/json; charset=UTF-8"
 	restNoRoute    = &apiError{code: "rest_no_route", message: "No route was found matching the URL and request method.", status: 404}
 	wcRESTPrefixes = []string{"/wc/", "/wc-"}
@@ -115,14 +116,6 @@ func (c *call) serveREST(route string) {
 			return
 		}
 		c.restError(&apiError{code: "woocommerce_rest_webhook_invalid_id", message: "Invalid webhook ID.", status: 404})
-	case reProducts.MatchString(route) && (m == "GET" || m == "HEAD"):
-		if !p.canManage() {
-			c.restError(denied(p, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources."))
-			return
-		}
-		c.w.Header().Set("X-WP-Total", "1")
-		c.w.Header().Set("X-WP-TotalPages", "1")
-		c.writeJSON(200, []map[string]any{{"id": 15, "name": "Hoodie", "slug": "hoodie", "price": "45"}})
 	case c.serveResource(p, m, route): // orders, products, customers, coupons (resources.go)
 	default:
 		c.restError(restNoRoute)
@@ -295,4 +288,185 @@ func phpTrue(v any) bool {
 		return s != "" && s != "0" && s != "false"
 	}
 	return false
+}
+
+// restListParams are the list parameters of the resource collections.
+var restListParams = []string{"modified_after", "modified_before", "after", "before"}
+
+// serveList answers GET /wc/vN/<kind>s as WooCommerce's CRUD controllers
+// do: status ("any" by default, which leaves out the trash and
+// auto-drafts; "trash"; or a comma-separated list), after/before on the
+// creation date and modified_after/modified_before on the modification
+// date (exclusive; in the shop's timezone unless dates_are_gmt is true or
+// the date has an offset), orderby date|id|modified|title|include|slug
+// (customers: id|name|registered_date|include) with the id as tie-breaker,
+// order (desc by default; asc for customers), per_page (10, at most 100),
+// page, _fields, and the X-WP-Total / X-WP-TotalPages headers. Products
+// leave out variations, orders their refunds. The caller holds st.mu.
+func (h *resHandler) serveList(kind string) {
+	q := h.c.query
+	per, page := 10, 1
+	if v, ok := q["per_page"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			h.c.restError(&apiError{code: "rest_invalid_param", message: "Invalid parameter(s): per_page", status: 400})
+			return
+		}
+		per = n
+	}
+	if v, ok := q["page"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			h.c.restError(&apiError{code: "rest_invalid_param", message: "Invalid parameter(s): page", status: 400})
+			return
+		}
+		page = n
+	}
+	bounds := map[string]time.Time{}
+	for _, name := range restListParams {
+		v, ok := q[name]
+		if !ok {
+			continue
+		}
+		t, ok := parseListDate(v, phpTrue(q["dates_are_gmt"]))
+		if !ok {
+			h.c.restError(&apiError{code: "rest_invalid_param", message: "Invalid parameter(s): " + name, status: 400})
+			return
+		}
+		bounds[name] = t
+	}
+	found := h.st.filter(kind, q, bounds)
+	sortResources(found, kind, q)
+	total := len(found)
+	out := []any{}
+	for i := (page - 1) * per; i < total && i < page*per; i++ {
+		out = append(out, pickFields(h.st.render(found[i], false, h.v), q["_fields"]))
+	}
+	h.c.w.Header().Set("X-WP-Total", strconv.Itoa(total))
+	h.c.w.Header().Set("X-WP-TotalPages", strconv.Itoa((total+per-1)/per))
+	h.c.writeJSON(200, out)
+}
+
+// filter selects the listed resources of kind.
+func (st *resourceStore) filter(kind string, q map[string]string, bounds map[string]time.Time) []*Resource {
+	status := q["status"]
+	role := q["role"]
+	if role == "" {
+		role = "customer"
+	}
+	var found []*Resource
+	for _, r := range st.items {
+		if r.Kind != kind || (kind == "product" && r.Parent != 0) {
+			continue
+		}
+		if kind == "customer" && role != "all" && r.Role != role {
+			continue
+		}
+		if kind != "customer" && !statusMatches(r.Status, status) {
+			continue
+		}
+		if t, ok := bounds["after"]; ok && !r.Created.After(t) {
+			continue
+		}
+		if t, ok := bounds["before"]; ok && !r.Created.Before(t) {
+			continue
+		}
+		if t, ok := bounds["modified_after"]; ok && !r.Modified.After(t) {
+			continue
+		}
+		if t, ok := bounds["modified_before"]; ok && !r.Modified.Before(t) {
+			continue
+		}
+		found = append(found, r)
+	}
+	return found
+}
+
+// statusMatches applies the status parameter ("" and "any" leave out the
+// trash and auto-drafts, as post_status=any does).
+func statusMatches(have, want string) bool {
+	if want == "" || want == "any" || want == "all" {
+		return have != "trash" && have != "auto-draft"
+	}
+	for _, s := range strings.Split(want, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(s), "wc-") == have {
+			return true
+		}
+	}
+	return false
+}
+
+// sortResources orders by orderby and order, ties by id in the same
+// direction.
+func sortResources(rs []*Resource, kind string, q map[string]string) {
+	by, desc := q["orderby"], q["order"] != "asc"
+	if kind == "customer" {
+		desc = q["order"] == "desc"
+	}
+	key := func(r *Resource) (time.Time, string) {
+		switch by {
+		case "modified":
+			return r.Modified, ""
+		case "title", "name", "slug":
+			return time.Time{}, r.Name
+		case "id", "include":
+			return time.Time{}, ""
+		}
+		if kind == "customer" && by != "registered_date" {
+			return time.Time{}, ""
+		}
+		return r.Created, "" // date, registered_date
+	}
+	sort.SliceStable(rs, func(i, j int) bool {
+		ti, si := key(rs[i])
+		tj, sj := key(rs[j])
+		less, more := false, false
+		switch {
+		case !ti.Equal(tj):
+			less, more = ti.Before(tj), ti.After(tj)
+		case si != sj:
+			less, more = si < sj, si > sj
+		default:
+			less, more = rs[i].ID < rs[j].ID, rs[i].ID > rs[j].ID
+		}
+		if desc {
+			return more
+		}
+		return less
+	})
+}
+
+// parseListDate reads a list date: RFC 3339, or without an offset in the
+// shop's timezone (UTC with dates_are_gmt).
+func parseListDate(v string, gmt bool) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	loc := storeZone
+	if gmt {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05", v, loc)
+	return t, err == nil
+}
+
+// pickFields keeps the top-level members named by _fields (all when empty).
+func pickFields(m map[string]any, fields string) map[string]any {
+	if fields == "" {
+		return m
+	}
+	out := map[string]any{}
+	for _, f := range strings.Split(fields, ",") {
+		if v, ok := m[strings.TrimSpace(f)]; ok {
+			out[strings.TrimSpace(f)] = v
+		}
+	}
+	return out
+}
+
+// dateListing reports whether a customers list asks for what serveList
+// answers (registered_date order, _fields); other customer lists
+// (search, email) are answered by listCustomers.
+func dateListing(q map[string]string) bool {
+	return q["orderby"] == "registered_date" || q["_fields"] != ""
 }

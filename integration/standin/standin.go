@@ -210,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveLegacy(version, route)
 		return
 	}
-	if c.serveCheckout("", false) || c.serveCart("", false) || c.serveAdmin() {
+	if c.serveAccount() || c.serveCheckout("", false) || c.serveCart("", false) || c.serveAdmin() {
 		return
 	}
 	c.servePage()
