@@ -9,15 +9,32 @@ import (
 
 // report is everything one run measured.
 type report struct {
-	Mode     string
-	Sizes    sizes
-	Started  time.Time
-	Took     time.Duration
-	CPUs     int
-	RSSReset bool // VmHWM could be reset between scenarios
-	Pass     passResult
-	API      apiResult
-	Dispatch dispatchResult
+	Mode      string // "default" or "quick"
+	Command   string // the command line that reproduces the run
+	Sizes     sizes
+	Started   time.Time
+	Took      time.Duration
+	CPUs      int
+	CPUModel  string
+	Redis     string // redis-server version
+	GoVersion string
+	RSSReset  bool   // VmHWM could be reset between scenarios
+	ChartPath string // "" when no chart was written
+	Pass      passResult
+	Writes    writeResult
+	API       apiResult
+	Mem       memResult
+	Dispatch  dispatchResult
+	Scale     scaleResult
+	Failed    map[string]string // scenario -> error, for scenarios that did not finish
+}
+
+// failed records that a scenario did not finish.
+func (r *report) failed(scenario string, err error) {
+	if r.Failed == nil {
+		r.Failed = map[string]string{}
+	}
+	r.Failed[scenario] = err.Error()
 }
 
 func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
@@ -37,6 +54,17 @@ func merged(rs []result) (rps float64, p50, p99 time.Duration, errs int) {
 	return perSec(ok, el), pct(lat, 50), pct(lat, 99), errs
 }
 
+// roundRatios is module/plain requests per second, round by round.
+func roundRatios(plain, module []result) []float64 {
+	var out []float64
+	for i := range plain {
+		if i < len(module) && plain[i].RPS() > 0 {
+			out = append(out, module[i].RPS()/plain[i].RPS())
+		}
+	}
+	return out
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -44,75 +72,6 @@ func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
 	return s[len(s)/2]
-}
-
-func (r *report) markdown() string {
-	var b strings.Builder
-	sz := r.Sizes
-	fmt.Fprintf(&b, "# caddy-wc-webhooks benchmark (%s run)\n\n", r.Mode)
-	fmt.Fprintf(&b, "%s, %d CPUs, loopback only, took %s. Caddy with the module, one redis-server "+
-		"(`--save '' --appendonly no`), a Go upstream and a Go receiver, all in this run. Peak RSS is Caddy's VmHWM, "+
-		"%s.\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.CPUs, r.Took.Round(time.Second), rssNote(r.RSSReset))
-
-	p := r.Pass
-	prps, p50, p99, perr := merged(p.Plain)
-	mrps, m50, m99, merr := merged(p.Module)
-	var ratios []float64
-	for i := range p.Plain {
-		if i < len(p.Module) && p.Plain[i].RPS() > 0 {
-			ratios = append(ratios, p.Module[i].RPS()/p.Plain[i].RPS())
-		}
-	}
-	fmt.Fprintf(&b, "## 1. Pass-through\n\nGET of a %d-byte page, HTTP/1.1 keep-alive, %d concurrent clients, "+
-		"%d alternating rounds of %d requests each.\n\n", len(smallPage), sz.PassConc, sz.PassRounds, sz.PassN)
-	b.WriteString("| site | requests/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: |\n")
-	fmt.Fprintf(&b, "| plain `reverse_proxy` | %.0f | %s | %s | %d |\n", prps, ms(p50), ms(p99), perr)
-	fmt.Fprintf(&b, "| `wc_webhooks` + `reverse_proxy` | %.0f | %s | %s | %d |\n\n", mrps, ms(m50), ms(m99), merr)
-	var rs []string
-	for _, x := range ratios {
-		rs = append(rs, fmt.Sprintf("%.3f", x))
-	}
-	fmt.Fprintf(&b, "Module / plain requests/s: **%.3f** overall, median of rounds %.3f (rounds: %s). Peak RSS: %s.\n\n",
-		safeDiv(mrps, prps), median(ratios), strings.Join(rs, ", "), mib(p.RSSKiB))
-
-	a := r.API
-	fmt.Fprintf(&b, "## 2. Webhooks API (wc/v3, from Redis, `auth keys`)\n\nHTTPS with a self-signed certificate, Basic auth "+
-		"with a key from `caddy wc-webhooks add-key --redis ...`, HTTP/1.1 keep-alive, %d concurrent clients, %d requests each; "+
-		"the site holds 20 webhooks before the run (list: first page of 10).\n\n", sz.APIConc, sz.APIN)
-	b.WriteString("| request | requests/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: |\n")
-	for _, row := range []struct {
-		name string
-		res  result
-	}{{"list `GET /wp-json/wc/v3/webhooks`", a.List}, {"get `GET /wp-json/wc/v3/webhooks/<id>`", a.Get}, {"create `POST /wp-json/wc/v3/webhooks`", a.Create}} {
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %d |\n", row.name, row.res.RPS(), ms(pct(row.res.Lat, 50)), ms(pct(row.res.Lat, 99)), row.res.Errors)
-	}
-	fmt.Fprintf(&b, "\nPeak RSS: %s.%s\n\n", mib(a.RSSKiB), firstErr(a.List.FirstEr, a.Get.FirstEr, a.Create.FirstEr))
-
-	d := r.Dispatch
-	fmt.Fprintf(&b, "## 3. Dispatch\n\nOne active `order.created` webhook pointing at a local Go receiver (answers 200 at once; "+
-		"`allow_networks 127.0.0.0/8`, other dispatch settings default: `max_per_webhook 4`, `max_concurrent 64`). "+
-		"%d events POSTed to `/wp-json/wc-webhooks/v1/events` over HTTPS by %d concurrent clients; time from the first "+
-		"publish to the last delivery. Baseline: a bare Go HTTP POST loop with %d workers (the module's per-webhook limit) "+
-		"sending the same number of bodies to the same receiver.\n\n", d.N, sz.DispatchConc, sz.BareConc)
-	b.WriteString("| path | delivered | seconds | deliveries/s |\n| --- | ---: | ---: | ---: |\n")
-	fmt.Fprintf(&b, "| Caddy (publish + dispatch + deliver) | %d / %d | %.2f | %.0f |\n", d.CaddyGot, d.N, d.CaddyTime.Seconds(), d.CaddyRate())
-	fmt.Fprintf(&b, "| bare Go POST loop | %d / %d | %.2f | %.0f |\n\n", d.BareGot, d.N, d.BareTime.Seconds(), d.BareRate())
-	fmt.Fprintf(&b, "**Caddy / bare loop: %.3f** (duplicates at the receiver: %d, publish errors: %d). Peak RSS: %s.%s\n\n",
-		safeDiv(d.CaddyRate(), d.BareRate()), d.CaddyDups, d.PublishErrors, mib(d.RSSKiB), firstErr(d.PublishFirstErr))
-	fmt.Fprintf(&b, "In that burst, publishing the %d events took %.2f s (%.0f events/s accepted); event-to-delivery latency "+
-		"p50 %s ms, p95 %s ms, p99 %s ms.\n\n", d.N, d.PublishTime.Seconds(), perSec(d.N-d.PublishErrors, d.PublishTime),
-		ms(pct(d.TputLat, 50)), ms(pct(d.TputLat, 95)), ms(pct(d.TputLat, 99)))
-	fmt.Fprintf(&b, "Event-to-delivery latency (send time in the payload to arrival at the receiver) at fixed event rates, "+
-		"fan-out 1, %.0f s per rate:\n\n", sz.RateSeconds)
-	b.WriteString("| events/s | sent | publish errors | delivered | duplicates | p50 ms | p95 ms | p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	var errs []string
-	for _, x := range d.Rates {
-		fmt.Fprintf(&b, "| %.0f | %d | %d | %d | %d | %s | %s | %s |\n", x.Rate, x.Sent, x.Failed, x.Got, x.Dups,
-			ms(pct(x.Lat, 50)), ms(pct(x.Lat, 95)), ms(pct(x.Lat, 99)))
-		errs = append(errs, x.FirstErr)
-	}
-	fmt.Fprintf(&b, "\nPeak RSS over the fixed-rate runs: %s.%s\n", mib(d.RateRSSKiB), firstErr(errs...))
-	return b.String()
 }
 
 func safeDiv(a, b float64) float64 {
@@ -137,4 +96,63 @@ func rssNote(reset bool) string {
 		return "reset before each scenario (clear_refs)"
 	}
 	return "which could not be reset here, so each figure is the peak since Caddy started"
+}
+
+// us formats a duration in microseconds.
+func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+// signedMs formats a latency difference in milliseconds with its sign.
+func signedMs(d time.Duration) string {
+	return fmt.Sprintf("%+.2f", float64(d)/float64(time.Millisecond))
+}
+
+// thousands formats n with comma separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// markdown renders the whole report.
+func (r *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# caddy-wc-webhooks benchmark (%s run)\n\n", r.Mode)
+	fmt.Fprintf(&b, "- Date: %s (took %s)\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), r.Took.Round(time.Second))
+	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), loopback only; %s, redis-server %s\n", r.CPUs, orUnknown(r.CPUModel), r.GoVersion, orUnknown(r.Redis))
+	fmt.Fprintf(&b, "- Mode: %s\n- Command: `%s`\n", r.Mode, r.Command)
+	b.WriteString("- Set-up: Caddy with the module, one redis-server (`--save '' --appendonly no`), a Go page upstream, " +
+		"the stand-in WooCommerce (`integration/standin`) and a Go webhook receiver, all started by this run. ")
+	fmt.Fprintf(&b, "Peak RSS is Caddy's VmHWM, %s.\n\n", rssNote(r.RSSReset))
+	if len(r.Failed) > 0 {
+		b.WriteString("**Scenarios that did not finish:**\n\n")
+		var names []string
+		for n := range r.Failed {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "- %s: `%s`\n", n, strings.ReplaceAll(r.Failed[n], "`", "'"))
+		}
+		b.WriteString("\n")
+	}
+	r.writeTargets(&b)
+	r.writePass(&b)
+	r.writeWrites(&b)
+	r.writeAPI(&b)
+	r.writeDispatch(&b)
+	r.writeScale(&b)
+	r.writeMemory(&b)
+	return b.String()
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
