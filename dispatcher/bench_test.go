@@ -6,10 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/wcwebhooks/caddy-wc-webhooks/dispatcher"
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
@@ -20,7 +25,8 @@ import (
 // delivered to four webhooks on one local receiver; compare with BenchmarkBarePost
 // (go test -bench . -run ^$ ./dispatcher/).
 func BenchmarkDispatch(b *testing.B) {
-	store := redisstore.New(redistest.Client(b), redisstore.Options{})
+	rdb := redistest.Client(b)
+	store := redisstore.New(rdb, redisstore.Options{})
 	site, _ := store.Site("bench")
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -48,6 +54,8 @@ func BenchmarkDispatch(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	_ = rdb.ConfigResetStat(ctx).Err()
+	cpu0, self0 := redisCPU(ctx, b, rdb), processCPU()
 	b.ResetTimer() // measure draining the published burst
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -57,7 +65,29 @@ func BenchmarkDispatch(b *testing.B) {
 		time.Sleep(time.Millisecond)
 	}
 	b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric((processCPU()-self0)*1e6/float64(4*b.N), "go-cpu-µs/delivery")
 	b.StopTimer() // Stop waits for the readers' blocking reads
+	b.ReportMetric((redisCPU(ctx, b, rdb)-cpu0)*1e6/float64(4*b.N), "redis-cpu-µs/delivery")
+	if testing.Verbose() {
+		b.Log(rdb.Info(ctx, "commandstats").Val())
+	}
+}
+
+// redisCPU returns the CPU seconds (user + system) redis-server has used.
+func redisCPU(ctx context.Context, b *testing.B, rdb *redis.Client) float64 {
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
+			f, _ := strconv.ParseFloat(v, 64)
+			sum += f
+		}
+	}
+	return sum
 }
 
 // BenchmarkBarePost is a bare Go POST loop with 16 workers to the same
@@ -84,6 +114,7 @@ func BenchmarkBarePost(b *testing.B) {
 			}
 		}()
 	}
+	self0 := processCPU()
 	b.ResetTimer()
 	for range 4 * b.N {
 		jobs <- struct{}{}
@@ -91,4 +122,16 @@ func BenchmarkBarePost(b *testing.B) {
 	close(jobs)
 	wg.Wait()
 	b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "deliveries/s")
+	b.ReportMetric((processCPU()-self0)*1e6/float64(4*b.N), "go-cpu-µs/delivery")
+}
+
+// processCPU returns the CPU seconds (user + system) this process has
+// used: the benchmark's sender and receiver together. CPU per delivery
+// is the figure that bounds throughput on a machine that is busy anyway.
+func processCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }

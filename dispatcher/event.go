@@ -80,7 +80,7 @@ func Redeliver(ctx context.Context, site *redisstore.Site, webhookID, deliveryID
 	if err != nil {
 		return 0, fmt.Errorf("dispatcher: redeliver %d: %w", deliveryID, err)
 	}
-	job, err := site.JobForDelivery(ctx, deliveryID)
+	job, err := site.JobForDelivery(ctx, webhookID, deliveryID)
 	switch {
 	case err == nil && job.WebhookID == webhookID && job.Kind == redisstore.JobDelivery:
 	case err == nil || errors.Is(err, redisstore.ErrNotFound):

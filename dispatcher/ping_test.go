@@ -67,7 +67,7 @@ func TestRedeliveryKeepsWebhookID(t *testing.T) {
 	drained(t, site)
 	// Without the retained job (expired), the complete logged body is used.
 	rdb := store.Client()
-	keys, err := rdb.Keys(ctx, site.KeyPrefix()+"dq:dlj:*").Result()
+	keys, err := rdb.Keys(ctx, site.KeyPrefix()+"dq:job:*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys)
 	require.NoError(t, rdb.Del(ctx, keys...).Err())
@@ -92,7 +92,7 @@ func TestRedeliveryKeepsWebhookID(t *testing.T) {
 	// A changed secret makes a log-only redelivery impossible to reproduce exactly.
 	w.Secret = "other"
 	require.NoError(t, site.SaveWebhook(ctx, w))
-	keys, _ = rdb.Keys(ctx, site.KeyPrefix()+"dq:dlj:*").Result()
+	keys, _ = rdb.Keys(ctx, site.KeyPrefix()+"dq:job:*").Result()
 	if len(keys) > 0 {
 		require.NoError(t, rdb.Del(ctx, keys...).Err())
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -133,7 +135,9 @@ func decodeDelivery(webhookID int64, sid, s string) (*Delivery, error) {
 	return &d, nil
 }
 
-// encodeDelivery encodes a delivery record as AppendDelivery stores it.
+// encodeDelivery encodes a delivery record as AppendDelivery stores it:
+// the bytes json.Marshal writes for it (without the id), built directly,
+// as this runs once per delivery.
 func encodeDelivery(d *Delivery) (string, error) {
 	if d == nil {
 		return "", nil
@@ -142,11 +146,104 @@ func encodeDelivery(d *Delivery) (string, error) {
 		d.Created = time.Now()
 	}
 	d.Created = normTime(d.Created)
-	rec := *d
-	rec.ID = 0
-	b, err := json.Marshal(&rec)
+	created, err := d.Created.MarshalJSON()
 	if err != nil {
 		return "", fmt.Errorf("encode delivery: %w", err)
 	}
-	return string(b), nil
+	n := 256 + len(d.Duration) + len(d.Summary) + len(d.RequestURL) + len(d.RequestBody) +
+		len(d.ResponseMessage) + len(d.ResponseBody) + 64*(len(d.RequestHeaders)+len(d.ResponseHeaders))
+	b := make([]byte, 0, n)
+	b = append(b, `{"id":0,"webhook_id":`...)
+	b = strconv.AppendInt(b, d.WebhookID, 10)
+	b = appendField(b, "duration", d.Duration)
+	b = appendField(b, "summary", d.Summary)
+	b = appendField(b, "request_method", d.RequestMethod)
+	b = appendField(b, "request_url", d.RequestURL)
+	b = appendMap(append(b, `,"request_headers":`...), d.RequestHeaders)
+	b = appendField(b, "request_body", d.RequestBody)
+	b = appendField(b, "response_code", d.ResponseCode)
+	b = appendField(b, "response_message", d.ResponseMessage)
+	b = appendMap(append(b, `,"response_headers":`...), d.ResponseHeaders)
+	b = appendField(b, "response_body", d.ResponseBody)
+	b = append(append(b, `,"created":`...), created...)
+	return string(append(b, '}')), nil
+}
+
+// appendField appends `,"name":<v as a JSON string>`.
+func appendField(b []byte, name, v string) []byte {
+	b = append(append(append(b, ',', '"'), name...), '"', ':')
+	return appendJSONString(b, v)
+}
+
+// appendMap appends m as encoding/json does: keys sorted, null for nil.
+func appendMap(b []byte, m map[string]string) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONString appends s quoted exactly as encoding/json does (HTML
+// characters escaped, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(append(b, s[start:i]...), `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(append(b, s[start:i]...), '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(b, s[start:]...), '"')
 }

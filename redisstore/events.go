@@ -190,26 +190,26 @@ func decodeJobs(msgs []redis.XMessage) []QueuedJob {
 }
 
 // luaFanOut holds fanOutOne: ek = ev, rk = dq:ready, sk = dq:seq, mp the
-// message id prefix, ws the webhook ids. It acks and deletes the event
-// and creates one queued job per webhook, and returns the number of jobs,
-// or -1 when the event was no longer pending (another consumer fanned it
-// out already).
+// message id prefix, ws the webhook ids, now the server time in ms. It
+// acks the event and creates one queued job per webhook (ids from one
+// INCRBY), and returns the number of jobs, or -1 when the event was no
+// longer pending (another consumer fanned it out already). The caller
+// trims acknowledged events from the stream.
 const luaFanOut = `
-local function fanOutOne(p, g, ek, rk, sk, eid, mp, ws)
+local function fanOutOne(p, g, ek, rk, sk, eid, mp, ws, now)
   if redis.call('XACK', ek, g, eid) == 0 then return -1 end
   local e = redis.call('XRANGE', ek, eid, eid)
-  redis.call('XDEL', ek, eid)
-  if #e == 0 then return 0 end
+  if #e == 0 or #ws == 0 then return 0 end
   local h = {}
   local f = e[1][2]
   for i = 1, #f, 2 do h[f[i]] = f[i + 1] end
-  local t = redis.call('TIME')
-  local now = string.format('%d', t[1] * 1000 + math.floor(t[2] / 1000))
-  for _, w in ipairs(ws) do
-    local jid = string.format('%d', redis.call('INCR', sk))
-    redis.call('HSET', p .. 'dq:job:' .. jid, 'k', 'd', 'w', w, 't', h['t'] or '', 'r', h['r'] or '0',
-      'p', h['p'] or '', 'e', eid, 'ts', h['ts'] or now, 'mid', mp .. eid .. '_' .. w,
-      'a', 0, 'rcv', 0, 'st', 'queued', 'c', now)
+  local last = redis.call('INCRBY', sk, #ws)
+  local t, r, pl, ts = h['t'] or '', h['r'] or '0', h['p'] or '', h['ts'] or now
+  for i, w in ipairs(ws) do
+    local jid = string.format('%d', last - #ws + i)
+    local mid = mp .. eid .. '_' .. w
+    redis.call('HSET', p .. 'dq:job:' .. jid, 'k', 'd', 'w', w, 't', t, 'r', r,
+      'p', pl, 'e', eid, 'ts', ts, 'mid', mid, 'a', '0', 'rcv', '0', 'st', 'queued', 'c', now)
     redis.call('XADD', rk, '*', 'j', jid, 'w', w)
   end
   return #ws
@@ -217,13 +217,14 @@ end
 `
 
 // fanOutScript fans out many events, each on its own exactly as
-// fanOutOne (an error in one is reported for it alone). KEYS[1] = ev,
-// KEYS[2] = dq:ready, KEYS[3] = dq:seq. ARGV: key prefix, group, message
-// id prefix, then for each event: its entry id, the number of webhooks n
-// and n webhook ids. Returns one result per event ({'err', message} on an
-// error).
-var fanOutScript = redis.NewScript(luaFanOut + `
+// fanOutOne (an error in one is reported for it alone), then trims the
+// acknowledged events from the stream. KEYS[1] = ev, KEYS[2] = dq:ready,
+// KEYS[3] = dq:seq. ARGV: key prefix, group, message id prefix, then for
+// each event: its entry id, the number of webhooks n and n webhook ids.
+// Returns one result per event ({'err', message} on an error).
+var fanOutScript = redis.NewScript(luaJobs + luaFanOut + `
 local p, g, mp = ARGV[1], ARGV[2], ARGV[3]
+local now = string.format('%d', nowms())
 local res = {}
 local a = 4
 while a <= #ARGV do
@@ -231,13 +232,11 @@ while a <= #ARGV do
   local ws = {}
   for i = 1, n do ws[i] = ARGV[a + 1 + i] end
   a = a + 2 + n
-  local ok, r = pcall(fanOutOne, p, g, KEYS[1], KEYS[2], KEYS[3], eid, mp, ws)
-  if not ok then
-    if type(r) == 'table' and r.err then r = r.err end
-    r = {'err', tostring(r)}
-  end
+  local ok, r = pcall(fanOutOne, p, g, KEYS[1], KEYS[2], KEYS[3], eid, mp, ws, now)
+  if not ok then r = {'err', perr(r)} end
   res[#res + 1] = r
 end
+pcall(trimAcked, KEYS[1], g)
 return res
 `)
 
@@ -250,7 +249,8 @@ func (st *Site) messagePrefix() string {
 }
 
 // FanOut turns the event entry into one delivery job per webhook id, and
-// acks and deletes the event, in one Lua script. Each job's MessageID is
+// acks the event (and trims acknowledged events from the stream), in one
+// Lua script. Each job's MessageID is
 // "msg_<site hash>_<event entry id>_<webhook id>". It returns the number of
 // jobs created, or -1 when the event was already fanned out (never twice).
 func (st *Site) FanOut(ctx context.Context, eventEntryID string, webhookIDs []int64) (int, error) {

@@ -8,63 +8,161 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// luaFinish holds completeOne and failOne, one job's outcome: rk =
-// dq:ready, jk = dq:job:<jid>; rec is the delivery record (” for none).
+// luaFinish holds the phases of finishScript. A job j is a table: k its
+// key, eid, jid, rec (the delivery record, empty for none), delay (empty for a
+// success, < 0 a final failure), why, n (its place in the reply), and w,
+// dl, fin, a as read from the job. A webhook hk collects its jobs in
+// order; d and st are its record and status.
+//
+// logHook logs the deliveries of one webhook's jobs under their reserved
+// ids with one ZADD and one HSET (field "j<dl>" keeps the job id of
+// delivery dl, for redelivery), then trims the log to keep entries.
+// Nothing is logged when the webhook is gone.
+//
+// jobOutcome records one job's outcome (job hash, retry schedule or dead
+// letter) and notes the failure_count change due, fc = 'reset' or 'inc'.
+//
+// hookState applies the failure_count changes of one webhook's jobs in
+// order (a success resets, a final failure adds 1 and disables an active
+// webhook at maxf) and writes the record once; it sets each job's result.
 const luaFinish = `
-local function completeOne(p, g, rk, jk, eid, jid, rec, keep, ttl, ms, sc)
-  ackdel(rk, g, eid)
-  local h = redis.call('HMGET', jk, 'w', 'dl', 'fin', 'a')
-  local w, dl, fin = h[1], h[2], h[3]
-  if not w then return 'gone' end
-  logDelivery(p, w, dl, rec, keep)
-  if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ttl) end
-  redis.call('HSET', jk, 'st', 'done', 'rcv', 0, 'fin', 1, 'a', (tonumber(h[4]) or 0) + 1)
-  redis.call('EXPIRE', jk, ttl)
-  if fin then return 'dup' end
-  return whState(p, w, 'reset', 0, '0', ms, sc)
+local function logHook(p, w, hk, keep)
+  local ds = redis.call('HMGET', p .. 'wh:' .. w, 'd', 's')
+  hk.d, hk.st = ds[1], ds[2]
+  if not hk.d then return end
+  local z = p .. 'dl:' .. w
+  local zs, hs = {}, {}
+  for _, j in ipairs(hk.jobs) do
+    if j.dl and j.dl ~= '' and j.dl ~= '0' and j.rec ~= '' then
+      zs[#zs + 1] = j.dl; zs[#zs + 1] = j.dl
+      hs[#hs + 1] = j.dl; hs[#hs + 1] = j.rec
+      hs[#hs + 1] = 'j' .. j.dl; hs[#hs + 1] = j.jid
+    end
+  end
+  if #zs == 0 then return end
+  callList('ZADD', z, zs, 512)
+  callList('HSET', z .. ':rec', hs, 512)
+  local n = redis.call('ZCARD', z)
+  if n > keep then
+    local old = redis.call('ZPOPMIN', z, n - keep)
+    local del = {}
+    for i = 1, #old, 2 do del[#del + 1] = old[i]; del[#del + 1] = 'j' .. old[i] end
+    callList('HDEL', z .. ':rec', del, 512)
+  end
 end
-local function failOne(p, g, rk, jk, eid, jid, rec, keep, ttl, delay, maxf, ms, sc, why)
-  ackdel(rk, g, eid)
-  local h = redis.call('HMGET', jk, 'w', 'dl', 'fin', 'a')
-  local w, dl, fin = h[1], h[2], h[3]
-  if not w then return 'gone' end
-  logDelivery(p, w, dl, rec, keep)
-  if dl and dl ~= '0' then redis.call('SET', p .. 'dq:dlj:' .. dl, jid, 'EX', ttl) end
-  local a = (tonumber(h[4]) or 0) + 1
+local function jobOutcome(p, j, ttl, now)
+  local a = string.format('%d', j.a + 1)
+  if j.delay == '' then
+    redis.call('HSET', j.k, 'st', 'done', 'rcv', '0', 'fin', '1', 'a', a)
+    redis.call('EXPIRE', j.k, ttl)
+    if j.fin then return 'dup' end
+    j.fc = 'reset'
+    return nil
+  end
+  local delay = tonumber(j.delay)
   if delay >= 0 then
-    redis.call('ZADD', p .. 'dq:delayed', nowms() + delay, jid)
-    redis.call('HSET', jk, 'st', 'retry', 'rcv', 0, 'a', a)
+    redis.call('ZADD', p .. 'dq:delayed', string.format('%d', now + delay), j.jid)
+    redis.call('HSET', j.k, 'st', 'retry', 'rcv', '0', 'a', a)
     return 'retry'
   end
-  redis.call('HSET', jk, 'st', 'failed', 'fin', 1, 'rcv', 0, 'a', a)
-  redis.call('EXPIRE', jk, ttl)
-  if fin then return 'dup' end
-  redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', 10000, '*', 'j', jid, 'why', why)
-  return whState(p, w, 'inc', maxf, '0', ms, sc)
+  redis.call('HSET', j.k, 'st', 'failed', 'fin', '1', 'rcv', '0', 'a', a)
+  redis.call('EXPIRE', j.k, ttl)
+  if j.fin then return 'dup' end
+  redis.call('XADD', p .. 'dq:dead', 'MAXLEN', '~', '10000', '*', 'j', j.jid, 'why', j.why)
+  j.fc = 'inc'
+  return nil
+end
+local function hookState(p, w, hk, maxf, ms, sc, res)
+  if not hk.d then
+    for _, j in ipairs(hk.jobs) do
+      if j.fc then res[j.n] = 'gone' end
+    end
+    return
+  end
+  local d, st = hk.d, hk.st
+  local n = failureCount(d)
+  local changed, newst = false, nil
+  for _, j in ipairs(hk.jobs) do
+    if j.fc == 'reset' then
+      res[j.n] = 'same'
+      if n ~= 0 then n = 0; changed = true; res[j.n] = 'ok' end
+    elseif j.fc == 'inc' then
+      n = n + 1; changed = true; res[j.n] = 'ok'
+      if n >= maxf and st == 'active' and not newst then newst = 'disabled'; res[j.n] = 'disabled' end
+    end
+  end
+  if not changed then return end
+  d = setf(d, 'failure_count', string.format('%d', n))
+  whWrite(p, w, d, st, newst, ms, sc)
 end
 `
 
-// finishScript records the outcomes of many attempts, each on its own
-// exactly as completeOne or failOne (an error in one is reported for it
-// alone). KEYS[1] = dq:ready, KEYS[1+i] = dq:job:<jid of job i>. ARGV:
-// prefix, group, keep, ttl, max failures, modified string, modified
+// finishScript records the outcomes of many attempts, each as CompleteJob
+// or FailJob describe (an error in one is reported for it alone and leaves
+// it pending). KEYS[1] = dq:ready, KEYS[1+i] = dq:job:<jid of job i>.
+// ARGV: prefix, group, keep, ttl, max failures, modified string, modified
 // score, then for each job: entry id, job id, record, delay ms (” for a
-// success; < 0 a final failure), reason. Returns one word per job
-// ({'err', message} on an error).
+// success; < 0 a final failure), reason. It reads the jobs, logs the
+// deliveries per webhook, records each outcome, applies the failure_count
+// changes per webhook, then acknowledges the entries with one XACK and
+// trims what the group has acknowledged from the stream. Returns one word
+// per job ({'err', message} on an error).
 var finishScript = redis.NewScript(luaWebhookState + luaJobs + luaFinish + `
-local p, g, keep, ttl, maxf, ms, sc = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local res = {}
+local p, g, keep, ttl, maxf, ms, sc = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local rk = KEYS[1]
+local res, jobs, hooks, order = {}, {}, {}, {}
 for i = 2, #KEYS do
   local a = 8 + 5 * (i - 2)
-  local eid, jid, rec, delay = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local ok, r
-  if delay == '' then
-    ok, r = pcall(completeOne, p, g, KEYS[1], KEYS[i], eid, jid, rec, keep, ttl, ms, sc)
+  local j = {k = KEYS[i], eid = ARGV[a], jid = ARGV[a + 1], rec = ARGV[a + 2], delay = ARGV[a + 3], why = ARGV[a + 4], n = i - 1}
+  jobs[#jobs + 1] = j
+  local ok, h = pcall(redis.call, 'HMGET', j.k, 'w', 'dl', 'fin', 'a')
+  if not ok then
+    res[j.n] = {'err', perr(h)}
+  elseif not h[1] then
+    res[j.n] = 'gone'
   else
-    ok, r = pcall(failOne, p, g, KEYS[1], KEYS[i], eid, jid, rec, keep, ttl, tonumber(delay), maxf, ms, sc, ARGV[a + 4])
+    j.w, j.dl, j.fin, j.a = h[1], h[2], h[3], tonumber(h[4]) or 0
+    local hk = hooks[j.w]
+    if not hk then hk = {jobs = {}}; hooks[j.w] = hk; order[#order + 1] = j.w end
+    hk.jobs[#hk.jobs + 1] = j
   end
-  if not ok then r = {'err', perr(r)} end
-  res[#res + 1] = r
+end
+for _, w in ipairs(order) do
+  local hk = hooks[w]
+  local ok, e = pcall(logHook, p, w, hk, keep)
+  if not ok then
+    hk.failed = true
+    for _, j in ipairs(hk.jobs) do res[j.n] = {'err', perr(e)} end
+  end
+end
+local now = nowms()
+for _, j in ipairs(jobs) do
+  if j.w and not res[j.n] then
+    local ok, r = pcall(jobOutcome, p, j, ttl, now)
+    if not ok then r = {'err', perr(r)} end
+    res[j.n] = r
+  end
+end
+for _, w in ipairs(order) do
+  local hk = hooks[w]
+  if not hk.failed then
+    local ok, e = pcall(hookState, p, w, hk, maxf, ms, sc, res)
+    if not ok then
+      for _, j in ipairs(hk.jobs) do
+        if j.fc then res[j.n] = {'err', perr(e)} end
+      end
+    end
+  end
+end
+local acked = {}
+for _, j in ipairs(jobs) do
+  if res[j.n] == nil then res[j.n] = {'err', 'no outcome recorded'} end
+  if type(res[j.n]) ~= 'table' then acked[#acked + 1] = j.eid end
+end
+if #acked > 0 then
+  table.insert(acked, 1, g)
+  redis.call('XACK', rk, unpack(acked))
+  pcall(trimAcked, rk, g)
 end
 return res
 `)
@@ -150,8 +248,8 @@ func (st *Site) finishOne(ctx context.Context, o Outcome, pol QueuePolicy) (stri
 	return res[0].Result, res[0].Err
 }
 
-// CompleteJob records a successful attempt in one Lua script: XACK+XDEL
-// of the entry, the delivery log record under the reserved id (d may be nil
+// CompleteJob records a successful attempt in one Lua script: XACK of
+// the entry (the stream is trimmed below its oldest pending entry), the delivery log record under the reserved id (d may be nil
 // for pings), job done, and the webhook's failure_count reset to 0 (once
 // per job).
 func (st *Site) CompleteJob(ctx context.Context, q QueuedJob, d *Delivery, pol QueuePolicy) error {
@@ -166,7 +264,7 @@ const (
 	FailDisabled = "disabled" // the delivery failed and the webhook is now disabled
 )
 
-// FailJob records a failed attempt in one Lua script: XACK+XDEL, the
+// FailJob records a failed attempt in one Lua script: XACK, the
 // delivery log record, attempts+1, and either a retry due retryIn from now
 // (Redis server time) when retryIn >= 0, or the delivery's final failure:
 // job failed, a dead-letter entry, and failure_count+1 on the webhook
@@ -177,10 +275,12 @@ func (st *Site) FailJob(ctx context.Context, q QueuedJob, d *Delivery, retryIn t
 	return st.finishOne(ctx, Outcome{Job: q, Delivery: d, RetryIn: retryIn, Reason: reason}, pol)
 }
 
-// dropScript: KEYS as completeScript. ARGV: prefix, group, entry id, ttl,
-// status, clear pending ('1'), modified string, modified score.
+// dropScript: KEYS[1] = dq:ready, KEYS[2] = dq:job:<jid>. ARGV: prefix,
+// group, entry id, ttl, status, clear pending ('1'), modified string,
+// modified score.
 var dropScript = redis.NewScript(luaWebhookState + luaJobs + `
 ackdel(KEYS[1], ARGV[2], ARGV[3])
+pcall(trimAcked, KEYS[1], ARGV[2])
 if redis.call('EXISTS', KEYS[2]) == 0 then return 'gone' end
 redis.call('HSET', KEYS[2], 'st', ARGV[5], 'fin', 1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])

@@ -103,7 +103,7 @@ func TestEventFanOutOnce(t *testing.T) {
 	got, err := site.GetDelivery(ctx, w1.ID, job.DeliveryID)
 	require.NoError(t, err)
 	require.Equal(t, "HTTP 200 OK: ", got.Summary)
-	j2, err := site.JobForDelivery(ctx, job.DeliveryID)
+	j2, err := site.JobForDelivery(ctx, w1.ID, job.DeliveryID)
 	require.NoError(t, err)
 	require.Equal(t, job.ID, j2.ID)
 	require.Equal(t, "done", j2.Status)

@@ -10,8 +10,13 @@ import (
 )
 
 // promoteScript: KEYS[1] = dq:delayed, KEYS[2] = dq:ready. ARGV: prefix,
-// limit. Returns {moved, ms until the next due job or -1}.
+// limit, group. It also trims what the group has acknowledged from the
+// work and event streams (see trimAcked; the job scripts trim in whole
+// nodes, this leaves a drained stream empty). Returns {moved, ms until the
+// next due job or -1}.
 var promoteScript = redis.NewScript(luaJobs + `
+pcall(trimAcked, KEYS[2], ARGV[3])
+pcall(trimAcked, ARGV[1] .. 'ev', ARGV[3])
 local now = nowms()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 for _, jid in ipairs(ids) do
@@ -31,11 +36,12 @@ return {#ids, d}
 `)
 
 // PromoteDue moves up to limit due jobs from the delayed set to the work
-// stream in one Lua script, judged by Redis server time. It returns how
-// many moved and the time until the next one is due (-1: none waiting).
+// stream in one Lua script, judged by Redis server time, and trims the
+// acknowledged entries of the work and event streams. It returns how many
+// moved and the time until the next one is due (-1: none waiting).
 func (st *Site) PromoteDue(ctx context.Context, limit int) (int, time.Duration, error) {
 	res, err := promoteScript.Run(ctx, st.store.rdb, []string{st.key("dq", "delayed"), st.readyKey()},
-		st.kp, limit).Int64Slice()
+		st.kp, limit, QueueGroup).Int64Slice()
 	if err != nil {
 		return 0, 0, fmt.Errorf("redisstore: promote due jobs: %w", err)
 	}
@@ -84,10 +90,19 @@ func (st *Site) EnqueueJob(ctx context.Context, j Job) (int64, error) {
 	return id, nil
 }
 
-// JobForDelivery returns the job a logged delivery belonged to, while the
-// job is retained (QueuePolicy.Retention); ErrNotFound otherwise.
-func (st *Site) JobForDelivery(ctx context.Context, deliveryID int64) (*Job, error) {
-	jid, err := st.store.rdb.Get(ctx, st.key("dq", "dlj", itoa(deliveryID))).Int64()
+// JobForDelivery returns the job that logged delivery deliveryID of the
+// webhook belonged to, while both are kept (the log entry, and the job for
+// QueuePolicy.Retention); ErrNotFound otherwise. The job id is kept beside
+// the log entry (field "j<delivery id>" of dl:<webhook id>:rec); logs
+// written before that kept it in dq:dlj:<delivery id>, still read.
+func (st *Site) JobForDelivery(ctx context.Context, webhookID, deliveryID int64) (*Job, error) {
+	if webhookID <= 0 || deliveryID <= 0 {
+		return nil, ErrNotFound
+	}
+	jid, err := st.store.rdb.HGet(ctx, st.key("dl", itoa(webhookID), "rec"), "j"+itoa(deliveryID)).Int64()
+	if errors.Is(err, redis.Nil) {
+		jid, err = st.store.rdb.Get(ctx, st.key("dq", "dlj", itoa(deliveryID))).Int64()
+	}
 	if errors.Is(err, redis.Nil) {
 		return nil, ErrNotFound
 	}

@@ -17,6 +17,10 @@ import (
 // webhook between the per-status indexes; every change moves the modified
 // score.
 //
+// whWrite(p, wid, d, st, newst, modStr, modScore) stores record d of
+// webhook wid with status st, setting modified, and moves it to status
+// newst when set. failureCount(d) reads failure_count from a record.
+//
 // whState(p, wid, fc, maxf, clear, modStr, modScore): fc is 'reset',
 // 'inc' or empty; maxf the failure count that disables an active webhook;
 // clear '1' clears pending_delivery. Returns 'gone', 'same', 'ok' or
@@ -25,12 +29,38 @@ const luaWebhookState = `
 local function setf(d, name, v)
   return (string.gsub(d, '"' .. name .. '":[^,}]*', function() return '"' .. name .. '":' .. v end, 1))
 end
-local function whState(p, wid, fc, maxf, clear, modStr, modScore)
+local function failureCount(d)
+  return tonumber(string.match(d, '"failure_count":(%-?%d+)')) or 0
+end
+local function whWrite(p, wid, d, st, newst, modStr, modScore)
   local key = p .. 'wh:' .. wid
-  local ds = redis.call('HMGET', key, 'd', 's')
+  d = setf(d, 'modified', '"' .. modStr .. '"')
+  local pid = string.format('%019d', tonumber(wid))
+  local ix = p .. 'wh:ix:'
+  redis.call('ZADD', ix .. 'all:modified', modScore, pid)
+  if newst then
+    local nm = redis.call('HGET', key, 'n')
+    local c = redis.call('ZSCORE', ix .. 'all:created', pid) or 0
+    redis.call('ZREM', ix .. st .. ':id', pid)
+    redis.call('ZREM', ix .. st .. ':created', pid)
+    redis.call('ZREM', ix .. st .. ':modified', pid)
+    redis.call('ZREM', ix .. st .. ':name', nm)
+    redis.call('ZADD', ix .. newst .. ':id', 0, pid)
+    redis.call('ZADD', ix .. newst .. ':created', c, pid)
+    redis.call('ZADD', ix .. newst .. ':modified', modScore, pid)
+    redis.call('ZADD', ix .. newst .. ':name', 0, nm)
+    d = setf(d, 'status', '"' .. newst .. '"')
+    redis.call('HSET', key, 'd', d, 's', newst)
+    return
+  end
+  redis.call('ZADD', ix .. st .. ':modified', modScore, pid)
+  redis.call('HSET', key, 'd', d)
+end
+local function whState(p, wid, fc, maxf, clear, modStr, modScore)
+  local ds = redis.call('HMGET', p .. 'wh:' .. wid, 'd', 's')
   local d, st = ds[1], ds[2]
   if not d then return 'gone' end
-  local n = tonumber(string.match(d, '"failure_count":(%-?%d+)')) or 0
+  local n = failureCount(d)
   local changed, newst = false, nil
   if fc == 'reset' and n ~= 0 then
     d = setf(d, 'failure_count', '0'); changed = true
@@ -43,27 +73,8 @@ local function whState(p, wid, fc, maxf, clear, modStr, modScore)
     d = setf(d, 'pending_delivery', 'false'); changed = true
   end
   if not changed then return 'same' end
-  d = setf(d, 'modified', '"' .. modStr .. '"')
-  local pid = string.format('%019d', tonumber(wid))
-  local nm = redis.call('HGET', key, 'n')
-  local ix = p .. 'wh:ix:'
-  redis.call('ZADD', ix .. 'all:modified', modScore, pid)
-  if newst then
-    local c = redis.call('ZSCORE', ix .. 'all:created', pid) or 0
-    redis.call('ZREM', ix .. st .. ':id', pid)
-    redis.call('ZREM', ix .. st .. ':created', pid)
-    redis.call('ZREM', ix .. st .. ':modified', pid)
-    redis.call('ZREM', ix .. st .. ':name', nm)
-    redis.call('ZADD', ix .. newst .. ':id', 0, pid)
-    redis.call('ZADD', ix .. newst .. ':created', c, pid)
-    redis.call('ZADD', ix .. newst .. ':modified', modScore, pid)
-    redis.call('ZADD', ix .. newst .. ':name', 0, nm)
-    d = setf(d, 'status', '"' .. newst .. '"')
-    redis.call('HSET', key, 'd', d, 's', newst)
-    return 'disabled'
-  end
-  redis.call('ZADD', ix .. st .. ':modified', modScore, pid)
-  redis.call('HSET', key, 'd', d)
+  whWrite(p, wid, d, st, newst, modStr, modScore)
+  if newst then return 'disabled' end
   return 'ok'
 end
 `
