@@ -68,11 +68,7 @@ func (h *Handler) provisionEvents() error {
 // the answer has gone to the client, publishes the events it carries.
 func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler, watch wcevents.Watch) error {
 	if watch.NeedsForm() && !readForm(r, &watch) {
-		acc, ok := watch.AccountForm(r.Header) // a registration or My Account form?
-		if !ok {
-			return next.ServeHTTP(w, r)
-		}
-		watch = acc
+		return next.ServeHTTP(w, r)
 	}
 	cw := newCaptureWriter(w, captureLimit(watch))
 	if err := next.ServeHTTP(cw, r); err != nil {
@@ -116,7 +112,7 @@ func (h *Handler) emitEvents(r *http.Request, next caddyhttp.Handler, changes []
 		Warn:        func(msg string, err error) { logger.Warn("events: "+msg, zap.Error(err)) },
 	}
 	if h.events.ck != "" {
-		em.Reader = &serviceReader{prober: newNextProber(r, next), ck: h.events.ck, cs: h.events.cs, base: homePathOf(h.HomeURL)}
+		em.Reader = h.newServiceReader(newNextProber(r, next), &se.auth)
 	}
 	changes = resolveCustomers(ctx, em, changes, logger)
 	changes, err = em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
@@ -165,6 +161,7 @@ type siteEvents struct {
 	dispatch *siteDispatch
 	ttl      time.Duration         // of dedupe keys and markers
 	rc       *redisstore.Reconcile // nil when reconciliation is off
+	auth     serviceAuth           // how WordPress takes the service key
 
 	mu    sync.Mutex
 	hooks []redisstore.Webhook // active webhooks, cached webhookCacheTTL

@@ -2,11 +2,8 @@ package caddymodule
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,37 +90,23 @@ func (s *serviceReader) FindUser(ctx context.Context, u wcevents.UserRef) (int64
 	return 0, nil
 }
 
-// get reads ?<query> below the site's path with the service key, as Read
-// does, and returns the JSON body of a 200 answer.
+// get reads ?<query> below the site's path with the service key (see
+// fetch) and returns the body of a 200 answer.
 func (s *serviceReader) get(ctx context.Context, query string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://localhost"+s.base+"?"+query, nil)
-	if err != nil {
-		return nil, fmt.Errorf("building read: %w", err)
-	}
-	req.Host = ""
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", eventsUserAgent)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(s.ck+":"+s.cs)))
-	req.TLS = &tls.ConnectionState{}
-	res, err := s.prober.Probe(ctx, req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, DefaultCaptureLimit+1))
+	a, err := s.fetch(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("reading customers: %w", err)
 	}
 	switch {
-	case res.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("reading customers: status %d", res.StatusCode)
-	case len(body) > DefaultCaptureLimit:
+	case a.status != http.StatusOK:
+		return nil, fmt.Errorf("reading customers: status %d", a.status)
+	case len(a.body) > DefaultCaptureLimit:
 		return nil, fmt.Errorf("reading customers: answer over %d bytes", DefaultCaptureLimit)
-	case res.Header.Get("Content-Encoding") != "" && !strings.EqualFold(res.Header.Get("Content-Encoding"), "identity"):
-		return nil, fmt.Errorf("reading customers: unexpected content encoding %q", res.Header.Get("Content-Encoding"))
 	}
-	return body, nil
+	if err := identity(a.header); err != nil {
+		return nil, fmt.Errorf("reading customers: %w", err)
+	}
+	return a.body, nil
 }
 
 // Interface guard

@@ -226,6 +226,7 @@ func checkHomeURL(raw string) (string, error) {
 // ServeHTTP answers webhooks API requests and passes everything else to
 // next unchanged. The pass-through path only looks at the URL.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	h.seeSite(r, next) // a fixed site is reconciled from its first request
 	if h.OperatorPath != "" && wcpage.Under(r.URL.Path, h.OperatorPath) {
 		return h.servePage(w, r, next)
 	}

@@ -3,18 +3,12 @@ package caddymodule
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -130,58 +124,12 @@ func (c *wpClient) call(ctx context.Context, method, route string, query url.Val
 // in its query, as WooCommerce verifies it over plain HTTP: the base
 // string uses the scheme of u and the host WordPress sees (--wordpress-host).
 func (c *wpClient) signOAuth(method string, u url.URL) string {
-	nonce := make([]byte, 16)
-	_, _ = rand.Read(nonce)
-	params := map[string]string{}
-	for k, vs := range u.Query() {
-		params[k] = vs[len(vs)-1]
-	}
-	params["oauth_consumer_key"] = c.ck
-	params["oauth_nonce"] = hex.EncodeToString(nonce)
-	params["oauth_signature_method"] = "HMAC-SHA256"
-	params["oauth_timestamp"] = strconv.FormatInt(c.now().Unix(), 10)
-	params["oauth_version"] = "1.0"
 	host := u.Host
 	if c.host != "" {
 		host = c.host
 	}
-	keys := make([]string, 0, len(params))
-	enc := make(map[string]string, len(params))
-	for k, v := range params {
-		ek := rawurlencode(k)
-		keys = append(keys, ek)
-		enc[ek] = rawurlencode(v)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, 0, len(keys))
-	for _, k := range keys {
-		pairs = append(pairs, rawurlencode(k+"="+enc[k]))
-	}
-	base := method + "&" + rawurlencode(u.Scheme+"://"+host+u.EscapedPath()) + "&" + strings.Join(pairs, "%26")
-	m := hmac.New(sha256.New, []byte(c.cs+"&"))
-	m.Write([]byte(base))
-	q := u.Query()
-	for k, v := range params {
-		q.Set(k, v)
-	}
-	q.Set("oauth_signature", base64.StdEncoding.EncodeToString(m.Sum(nil)))
-	u.RawQuery = q.Encode()
+	u.RawQuery = signOAuth1(method, u.Scheme+"://"+host+u.EscapedPath(), u.Query(), c.ck, c.cs, c.now()).Encode()
 	return u.String()
-}
-
-// rawurlencode is PHP's rawurlencode (RFC 3986: unreserved kept).
-func rawurlencode(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if ('a' <= ch && ch <= 'z') || ('A' <= ch && ch <= 'Z') || ('0' <= ch && ch <= '9') ||
-			ch == '-' || ch == '_' || ch == '.' || ch == '~' {
-			b.WriteByte(ch)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", ch)
-	}
-	return b.String()
 }
 
 // wpWebhook is a webhook as wc/v3 renders it (no secret, no api_version,

@@ -2,16 +2,14 @@ package caddymodule
 
 import (
 	"context"
-	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -74,7 +72,21 @@ func (h *Handler) provisionReconcile() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	h.reconcile = &reconcileLoop{h: h, interval: interval, ctx: ctx, cancel: cancel,
 		kick: make(chan struct{}, 1), sites: map[string]*reconcileSite{}}
+	h.reconcile.unseen.Store(h.Site != "") // see seeSite
 	return nil
+}
+
+// seeSite records a handler's fixed site for reconciliation from the first
+// request of any kind, so that a site is reconciled even when no API
+// request or watched write ever reaches this handler. Afterwards (and for
+// handlers without a fixed site, or without reconciliation) it costs one
+// nil check and one atomic load; it never allocates then. Sites named by
+// the request's host are recorded by their API requests and watched
+// writes only, as any host could otherwise add a site.
+func (h *Handler) seeSite(r *http.Request, next caddyhttp.Handler) {
+	if l := h.reconcile; l != nil && l.unseen.Load() && l.unseen.CompareAndSwap(true, false) {
+		h.remember(h.Site, h.homeFor(r), r, next)
+	}
 }
 
 // minReconcileInterval is MinReconcileInterval, or the test-only value of
@@ -105,6 +117,7 @@ type reconcileLoop struct {
 	cancel   context.CancelFunc
 	kick     chan struct{}
 	wg       sync.WaitGroup
+	unseen   atomic.Bool // the fixed site is still to be recorded (seeSite)
 
 	mu      sync.Mutex
 	started bool
@@ -230,13 +243,14 @@ func (l *reconcileLoop) pass(s *reconcileSite) {
 		}
 	}()
 	warn := func(msg string, err error) { logger.Warn("events: "+msg, zap.Error(err)) }
+	reader := h.newServiceReader(s.prober, &s.se.auth)
 	r := &wcevents.Reconciler{
-		Lister: &restLister{prober: s.prober, ck: h.events.ck, cs: h.events.cs, base: homePathOf(h.HomeURL)},
+		Lister: restLister{reader},
 		Store:  rc,
 		Emitter: wcevents.Emitter{
 			Publisher:   reconcilePublisher{s.se},
 			Subscribers: s.se,
-			Reader:      &serviceReader{prober: s.prober, ck: h.events.ck, cs: h.events.cs, base: homePathOf(h.HomeURL)},
+			Reader:      reader,
 			Warn:        warn,
 		},
 		Settle:  min(wcevents.DefaultReconcileSettle, l.interval/2),
@@ -264,16 +278,13 @@ func (p reconcilePublisher) Publish(ctx context.Context, topic string, id int64,
 	return p.se.publish(ctx, topic, id, apiVersion, payload)
 }
 
-// restLister implements wcevents.Lister with the service key, through the
-// rest of the route as serviceReader does (Basic auth marked HTTPS).
-type restLister struct {
-	prober *nextProber
-	ck, cs string
-	base   string
-}
+// restLister implements wcevents.Lister with the service key, through
+// the rest of the route as serviceReader reads (Basic auth marked HTTPS,
+// or OAuth where WordPress refuses that).
+type restLister struct{ r *serviceReader }
 
 // List implements wcevents.Lister with ?rest_route=/wc/v3/<res>s&<query>.
-func (l *restLister) List(ctx context.Context, resource string, query url.Values) ([]json.RawMessage, error) {
+func (l restLister) List(ctx context.Context, resource string, query url.Values) ([]json.RawMessage, error) {
 	status, body, err := l.get(ctx, "/wc/v3/"+resource+"s", query)
 	if err != nil {
 		return nil, err
@@ -289,7 +300,7 @@ func (l *restLister) List(ctx context.Context, resource string, query url.Values
 }
 
 // Get implements wcevents.Lister with ?rest_route=/wc/v3/<res>s/<id>.
-func (l *restLister) Get(ctx context.Context, resource string, id int64) ([]byte, bool, error) {
+func (l restLister) Get(ctx context.Context, resource string, id int64) ([]byte, bool, error) {
 	status, body, err := l.get(ctx, "/wc/v3/"+resource+"s/"+strconv.FormatInt(id, 10), nil)
 	switch {
 	case err != nil:
@@ -305,39 +316,24 @@ func (l *restLister) Get(ctx context.Context, resource string, id int64) ([]byte
 }
 
 // get sends one GET of route with query through the rest of the route.
-func (l *restLister) get(ctx context.Context, route string, query url.Values) (int, []byte, error) {
+func (l restLister) get(ctx context.Context, route string, query url.Values) (int, []byte, error) {
 	q := "rest_route=" + url.QueryEscape(route)
 	if len(query) > 0 {
 		q += "&" + query.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://localhost"+l.base+"?"+q, nil)
-	if err != nil {
-		return 0, nil, fmt.Errorf("building list request: %w", err)
-	}
-	req.Host = ""
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", eventsUserAgent)
-	req.Header.Set("X-Forwarded-Proto", "https")
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(l.ck+":"+l.cs)))
-	req.TLS = &tls.ConnectionState{}
-	res, err := l.prober.Probe(ctx, req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
+	a, err := l.r.fetch(ctx, q)
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading %s: %w", route, err)
 	}
-	if enc := res.Header.Get("Content-Encoding"); enc != "" && enc != "identity" {
-		return 0, nil, fmt.Errorf("reading %s: unexpected content encoding %q", route, enc)
+	if err := identity(a.header); err != nil {
+		return 0, nil, fmt.Errorf("reading %s: %w", route, err)
 	}
-	return res.StatusCode, body, nil
+	return a.status, a.body, nil
 }
 
 // Interface guards
 var (
 	_ caddy.CleanerUpper = (*Handler)(nil)
-	_ wcevents.Lister    = (*restLister)(nil)
+	_ wcevents.Lister    = restLister{}
 	_ wcevents.Publisher = reconcilePublisher{}
 )

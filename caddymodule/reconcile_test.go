@@ -2,12 +2,14 @@ package caddymodule
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -92,7 +94,7 @@ func (n *recordingNext) ServeHTTP(w http.ResponseWriter, r *http.Request) error 
 func TestRestListerReadsThroughTheRoute(t *testing.T) {
 	next := &recordingNext{status: 200, body: `[{"id":7},{"id":8}]`}
 	orig := httptest.NewRequest(http.MethodGet, "https://shop.example/", nil)
-	l := &restLister{prober: newNextProber(orig, next), ck: "ck_svc", cs: "cs_svc", base: "/"}
+	l := restLister{&serviceReader{prober: newNextProber(orig, next), ck: "ck_svc", cs: "cs_svc", base: "/"}}
 	items, err := l.List(context.Background(), "order", url.Values{"status": {"trash"}, "_fields": {"id"}})
 	require.NoError(t, err)
 	assert.Len(t, items, 2)
@@ -145,4 +147,108 @@ func TestReconcileLoopFirstPassAndCleanup(t *testing.T) {
 	_, known := h.reconcile.sites["other"]
 	h.reconcile.mu.Unlock()
 	assert.False(t, known, "nothing starts after Cleanup")
+}
+
+// provisionTB is provisionHandler for tests and benchmarks alike.
+func provisionTB(tb testing.TB, h *Handler, appJSON string) {
+	tb.Helper()
+	cfg := &caddy.Config{AppsRaw: caddy.ModuleMap{"wc_webhooks": json.RawMessage(appJSON)}}
+	base, err := caddy.ProvisionContext(cfg)
+	require.NoError(tb, err)
+	ctx, cancel := caddy.NewContext(base)
+	tb.Cleanup(cancel)
+	require.NoError(tb, h.Provision(ctx))
+	tb.Cleanup(func() { _ = h.Cleanup() })
+}
+
+// knownSites lists the sites the reconciliation loop knows.
+func knownSites(h *Handler) []string {
+	h.reconcile.mu.Lock()
+	defer h.reconcile.mu.Unlock()
+	var out []string
+	for name := range h.reconcile.sites {
+		out = append(out, name)
+	}
+	return out
+}
+
+func TestReconcileFixedSiteFromAnyRequest(t *testing.T) {
+	addr := redistest.Start(t)
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	app := `{"redis":"redis://` + addr + `/0"}`
+
+	// A fixed site: a pass-through GET records it and its first pass runs.
+	h := &Handler{ServiceKey: "ck_a:cs_b", Site: "shop", Auth: AuthKeys}
+	provisionTB(t, h, app)
+	next := &recordingNext{status: 200, body: `<html></html>`}
+	page := httptest.NewRequest(http.MethodGet, "https://shop.example/shop/", nil)
+	require.NoError(t, h.ServeHTTP(httptest.NewRecorder(), page, next))
+	assert.Equal(t, []string{"shop"}, knownSites(h), "recorded from a page view")
+	deadline := time.Now().Add(30 * time.Second)
+	for rdb.Exists(context.Background(), "wcwh:{shop}:rc:wm").Val() == 0 {
+		require.True(t, time.Now().Before(deadline), "the first pass sets the watermark")
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.reconcile.mu.Lock()
+	s := h.reconcile.sites["shop"]
+	h.reconcile.mu.Unlock()
+	assert.Equal(t, "shop.example", s.prober.orig.Host, "the template keeps the request's host")
+	assert.Equal(t, "/", s.prober.orig.URL.Path, "but not its path")
+	assert.Len(t, next.reqs, 1, "the page itself; nobody listens, so the pass reads nothing")
+
+	// After that, a request costs no allocation beyond the rest of the route.
+	quiet := nopNext{}
+	w := discardWriter{}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = h.ServeHTTP(w, page, quiet) }))
+
+	// Sites named by the host are not recorded by pass-through traffic.
+	byHost := &Handler{ServiceKey: "ck_a:cs_b", Auth: AuthKeys}
+	provisionTB(t, byHost, app)
+	require.NoError(t, byHost.ServeHTTP(httptest.NewRecorder(), page, next))
+	assert.Empty(t, knownSites(byHost))
+
+	// Reconciliation off: nothing to record.
+	off := &Handler{ServiceKey: "ck_a:cs_b", Site: "shop", Auth: AuthKeys, Reconcile: "off"}
+	provisionTB(t, off, app)
+	require.NoError(t, off.ServeHTTP(httptest.NewRecorder(), page, next))
+	assert.Nil(t, off.reconcile)
+}
+
+// nopNext is a next handler that does nothing.
+type nopNext struct{}
+
+func (nopNext) ServeHTTP(http.ResponseWriter, *http.Request) error { return nil }
+
+// discardWriter is a ResponseWriter that keeps nothing.
+type discardWriter struct{}
+
+func (discardWriter) Header() http.Header         { return nil }
+func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (discardWriter) WriteHeader(int)             {}
+
+// BenchmarkPassThrough measures the handler's own cost on a page view
+// (next does nothing): without reconciliation, and with a fixed site
+// whose reconciliation is on (one atomic load once the site is recorded).
+func BenchmarkPassThrough(b *testing.B) {
+	addr := redistest.Start(b)
+	app := `{"redis":"redis://` + addr + `/0"}`
+	for _, bc := range []struct {
+		name string
+		h    *Handler
+	}{
+		{"reconcile-off", &Handler{Site: "shop", Auth: AuthKeys}},
+		{"reconcile-fixed-site", &Handler{ServiceKey: "ck_a:cs_b", Site: "shop", Auth: AuthKeys}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			provisionTB(b, bc.h, app)
+			r := httptest.NewRequest(http.MethodGet, "https://shop.example/product/hat/?color=red", nil)
+			_ = bc.h.ServeHTTP(discardWriter{}, r, nopNext{})
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				_ = bc.h.ServeHTTP(discardWriter{}, r, nopNext{})
+			}
+		})
+	}
 }

@@ -16,14 +16,16 @@ import (
 )
 
 // TestEventsFromAccountDoors: registrations (My Account, wp-login.php,
-// the classic checkout's createaccount, wp-admin/user-new.php) and
-// profile updates (My Account edit-account and edit-address, wp-admin
-// profile.php and user-edit.php, a logged-in customer's checkout),
+// the classic checkout's createaccount, the Store API checkout's
+// create_account, wp-admin/user-new.php) and profile updates (My Account
+// edit-account and edit-address, wp-admin profile.php and user-edit.php,
+// a logged-in customer's classic or Store API checkout),
 // through the module, give exactly one customer.created or
 // customer.updated per change to each webhook, in the webhook's API
 // version (the customer is found by the login cookie, the form's email or
-// the redirect's id, then read with the service key). Failed forms,
-// disabled registration and a failed checkout give nothing. As in
+// the redirect's id or the Store API's customer_id, then read with the
+// service key). Failed forms, disabled registration, failed checkouts and
+// a guest's checkouts give nothing. As in
 // WooCommerce, users of every role count (WC_Webhook checks the role only
 // for delete_user).
 func TestEventsFromAccountDoors(t *testing.T) {
@@ -48,6 +50,22 @@ func TestEventsFromAccountDoors(t *testing.T) {
 		return r
 	}
 	admin := standin.LoginCookie("admin")
+	store := func(body, cookie string, want int) int64 {
+		t.Helper()
+		h := http.Header{"Content-Type": {"application/json"}}
+		if cookie != "" {
+			h.Set("Cookie", cookie)
+		}
+		r := do(t, e.C, "POST", e.HTTPSBase+"/wp-json/wc/store/v1/checkout", []byte(body), h)
+		require.Equal(t, want, r.Status, "Store API checkout %s: %s", body, r.Body)
+		var placed struct {
+			CustomerID int64 `json:"customer_id"`
+		}
+		if want == 200 {
+			r.JSON(t, &placed)
+		}
+		return placed.CustomerID
+	}
 
 	// Registrations.
 	post("/my-account/", "email=ann%40example.com&woocommerce-register-nonce=n&register=Register", "", 302)
@@ -55,12 +73,14 @@ func TestEventsFromAccountDoors(t *testing.T) {
 	r := post("/?wc-ajax=checkout", "billing_email=cy%40example.com&createaccount=1&payment_method=bacs&woocommerce-process-checkout-nonce=n", "", 200)
 	require.Contains(t, string(r.Body), `"result":"success"`)
 	post("/wp-admin/user-new.php", "action=createuser&_wpnonce_create-user=n&user_login=dee&email=dee%40example.com&role=shop_manager", admin, 302)
+	fay := store(`{"billing_address":{"email":"fay@example.com"},"payment_method":"cod","create_account":true}`, "", 200)
 	ids := map[string]int64{}
-	for _, login := range []string{"ann", "bob", "cy", "dee"} {
+	for _, login := range []string{"ann", "bob", "cy", "dee", "fay"} {
 		c, ok := e.Standin.Customer(login)
 		require.True(t, ok, login)
 		ids[login] = c.ID
 	}
+	require.Equal(t, ids["fay"], fay, "the Store API answers the new account's id")
 
 	// Updates.
 	ann := standin.LoginCookie("ann")
@@ -70,6 +90,8 @@ func TestEventsFromAccountDoors(t *testing.T) {
 	post(fmt.Sprintf("/wp-admin/user-edit.php?user_id=%d", ids["dee"]), "_wpnonce=n&action=update&email=dee%40example.com&first_name=Dee", admin, 302)
 	r = post("/checkout/?wc-ajax=checkout", "billing_email=ann%40example.com&payment_method=bacs&woocommerce-process-checkout-nonce=n", ann, 200)
 	require.Contains(t, string(r.Body), `"result":"success"`)
+	require.Equal(t, ids["bob"], store(`{"billing_address":{"email":"bob@example.com"},"payment_method":"cod"}`, standin.LoginCookie("bob"), 200))
+	require.Zero(t, store(`{"billing_address":{"email":"gus@example.com"},"payment_method":"cod"}`, "", 200), "a guest")
 
 	// Failures: nothing changes, nothing fires.
 	post("/my-account/", "email=ann%40example.com&woocommerce-register-nonce=n&register=Register", "", 200)
@@ -84,11 +106,13 @@ func TestEventsFromAccountDoors(t *testing.T) {
 	post("/my-account/edit-account/", "account_email=ann%40example.com&save-account-details-nonce=n&action=save_account_details", ann, 200)
 	post("/my-account/edit-address/billing/", "billing_first_name=Ann&billing_country=DE&woocommerce-edit-address-nonce=n&action=edit_address", "", 200)
 	post("/wp-admin/profile.php", "_wpnonce=n&action=update&email=", standin.LoginCookie("bob"), 200)
+	store(`{"billing_address":{"email":"ann@example.com"},"create_account":true}`, "", 400)
+	store(`{"billing_address":{}}`, standin.LoginCookie("bob"), 400)
 	_, ok := e.Standin.Customer("eve")
 	require.False(t, ok)
 
-	created := []int64{ids["ann"], ids["bob"], ids["cy"], ids["dee"]}
-	updated := []int64{ids["cy"], ids["ann"], ids["ann"], ids["bob"], ids["dee"], ids["ann"]}
+	created := []int64{ids["ann"], ids["bob"], ids["cy"], ids["dee"], ids["fay"]}
+	updated := []int64{ids["cy"], ids["fay"], ids["ann"], ids["ann"], ids["bob"], ids["dee"], ids["ann"], ids["bob"]}
 	waitUntil(t, 30*time.Second, "every customer event at each receiver", func() bool {
 		return len(cv1.Deliveries()) >= len(created) && len(cv3.Deliveries()) >= len(created) &&
 			len(uv3.Deliveries()) >= len(updated) && len(ulegacy.Deliveries()) >= len(updated)

@@ -38,6 +38,10 @@ type Cart struct {
 	Form url.Values
 	// Hash is the request's woocommerce_cart_hash cookie, "" for none.
 	Hash string
+	// Login is the login of the request's wordpress_logged_in_* cookies
+	// (see LoggedIn) for the form door, "" for none: the user of a form
+	// that turns out to be My Account's (see Watch.ReadForm).
+	Login string
 }
 
 // NeedsForm reports whether the door needs the request's fields before
@@ -57,16 +61,33 @@ func (w Watch) NeedsForm() bool {
 // (then the add-to-cart doors are not watched, and other doors get the
 // fields before the last '&' of body). Only an urlencoded body is read: a
 // multipart body's fields are not (a door whose fields are only there is
-// then no watched write). Each door decides on its fields: see
-// ReadCartForm and the DoorAdmin doors.
+// then no watched write). Each door decides on its fields: the add-to-cart
+// doors with ReadCartForm (a front-end form that adds nothing to a cart
+// may still be one of My Account's: it then becomes a DoorAccount watch,
+// see accountForm), the DoorAdmin doors with their action and ids, the
+// DoorAccount door of wp-login.php's registration with its user_email.
 func (w *Watch) ReadForm(rawQuery, contentType string, body []byte, complete bool) bool {
-	if w.Door >= DoorAddToCart {
-		return complete && w.ReadCartForm(rawQuery, contentType, body)
+	switch w.Door {
+	case DoorAddToCart, DoorStoreAddToCart:
+		if complete && w.ReadCartForm(rawQuery, contentType, body) {
+			return true
+		}
+		if w.Door != DoorAddToCart || w.Cart == nil || w.Cart.Ajax {
+			return false
+		}
+		return w.accountForm(requestForm(rawQuery, contentType, body, complete))
+	case DoorAdmin:
+		w.Form = requestForm(rawQuery, contentType, body, complete)
+		return w.adminForm()
+	case DoorAccount:
+		w.Form = requestForm(rawQuery, contentType, body, complete)
+		if w.Account == nil || w.Account.Kind != AccountWPRegister {
+			return true
+		}
+		return strings.Contains(w.Form.Get("user_email"), "@") // else no user is created
+
 	}
 	w.Form = requestForm(rawQuery, contentType, body, complete)
-	if w.Door == DoorAdmin {
-		return w.adminForm()
-	}
 	return true
 }
 
@@ -170,6 +191,9 @@ func cartWatch(r *http.Request, q url.Values) (Watch, bool) {
 	c := &Cart{Ajax: ajax}
 	if ck, err := r.Cookie("woocommerce_cart_hash"); err == nil {
 		c.Hash = ck.Value
+	}
+	if !ajax {
+		c.Login = LoggedIn(r.Header)
 	}
 	return Watch{Door: DoorAddToCart, Cart: c}, true
 }

@@ -87,7 +87,8 @@ func TestDeriveStoreCheckout(t *testing.T) {
 	body := `{"order_id":51,"status":"processing","order_key":"wc_order_a","order_number":"51","customer_note":"","customer_id":3,` +
 		`"billing_address":{},"shipping_address":{},"payment_method":"cod","payment_result":{"payment_status":"success","payment_details":[],"redirect_url":"https:\/\/shop\/checkout\/order-received\/51\/?key=wc_order_a"},"extensions":{}}`
 	got := Derive(w, 200, jsonCT, []byte(body))
-	assert.Equal(t, []Change{{Topic: "order.created", ID: 51, Status: "processing"}}, got, "no Item: the answer is not a REST order")
+	assert.Equal(t, []Change{{Topic: "order.created", ID: 51, Status: "processing"}, {Topic: "customer.updated", ID: 3}}, got,
+		"no Item: the answer is not a REST order; the order's customer is saved")
 
 	for _, body := range []string{
 		`{"order_id":52,"status":"checkout-draft"}`,

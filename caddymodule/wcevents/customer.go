@@ -96,33 +96,29 @@ func accountDoor(r *http.Request) (Watch, bool) {
 	return w, true
 }
 
-// AccountForm turns a front-end form post whose fields were read for the
-// add-to-cart door (w.Cart.Form) into an account door when the form is
-// one: WooCommerce's registration (register and email) or My Account's
-// save_account_details / edit_address of a logged-in user (request's
-// cookies, h). It reports false for other forms.
-func (w Watch) AccountForm(h http.Header) (Watch, bool) {
-	if w.Door != DoorAddToCart || w.Cart == nil || w.Cart.Ajax || w.Cart.Form == nil {
-		return Watch{}, false
+// accountForm turns the add-to-cart form door whose fields (form) added
+// nothing to a cart into an account door when the form is one:
+// WooCommerce's registration (register and email) or My Account's
+// save_account_details / edit_address of a logged-in user (w.Cart.Login).
+// It reports false, leaving w as it was, for other forms.
+func (w *Watch) accountForm(form url.Values) bool {
+	if form.Get("add-to-cart") != "" {
+		return false // an add to cart whose body was too long to watch
 	}
-	form := w.Cart.Form
-	out := Watch{Door: DoorAccount, Resource: "customer"}
+	out := Watch{Door: DoorAccount, Resource: "customer", Form: form}
 	_, register := form["register"]
 	switch action := form.Get("action"); {
 	case register && form.Get("email") != "":
 		out.Op = OpCreate
 		out.Account = &Account{Kind: AccountRegister}
-	case action == "save_account_details" || action == "edit_address":
-		login := LoggedIn(h)
-		if login == "" {
-			return Watch{}, false
-		}
+	case (action == "save_account_details" || action == "edit_address") && w.Cart.Login != "":
 		out.Op = OpUpdate
-		out.Account = &Account{Kind: AccountEdit, Login: login}
+		out.Account = &Account{Kind: AccountEdit, Login: w.Cart.Login}
 	default:
-		return Watch{}, false
+		return false
 	}
-	return out, true
+	*w = out
+	return true
 }
 
 // withLogin records the login of a checkout request's cookies (the
@@ -246,40 +242,75 @@ func endpoint(loc *url.URL, name string) bool {
 	return p == name || strings.HasSuffix(p, "/"+name)
 }
 
-// checkoutCustomer derives the customer events of a successful classic
-// checkout (WC_Checkout::process_customer): an account created on the way
-// (createaccount, or registration required) is customer.created, then
-// saved with the checkout's fields: customer.updated; a logged-in
-// customer's checkout saves the customer: customer.updated. The new
-// account is the login of the wordpress_logged_in_* cookie the answer
-// sets (WordPress sets none for a customer already logged in, so a new
-// one also means the request's cookie was not valid); otherwise the
-// customer is the request's login. A guest checkout gives nothing. The
-// Store API checkout is not handled here (WooCommerce saves the order's
-// customer there too; its answer's customer_id would name it).
+// checkoutCustomer derives the customer events of a successful checkout.
+//
+// The classic checkout (WC_Checkout::process_customer): an account created
+// on the way (createaccount, or registration required) is
+// customer.created, then saved with the checkout's fields:
+// customer.updated; a logged-in customer's checkout saves the customer:
+// customer.updated. The new account is the login of the
+// wordpress_logged_in_* cookie the answer sets (WordPress sets none for a
+// customer already logged in, so a new one also means the request's cookie
+// was not valid); otherwise the customer is the request's login. A guest
+// checkout gives nothing.
+//
+// The Store API checkout (an order placed, not in checkout-draft): an
+// account created with create_account sets the new login cookie
+// (wc_set_customer_auth_cookie): customer.created; the order's customer is
+// then saved (sync_customer_data_with_order → woocommerce_update_customer):
+// customer.updated for the answer's customer_id when it is > 0. Both name
+// the customer by customer_id, or by the new cookie's login when the answer
+// carries no id.
 func checkoutCustomer(w Watch, header http.Header, body []byte) []Change {
-	if w.Door != DoorCheckout {
-		return nil
-	}
 	var a struct {
-		Result string `json:"result"`
+		Result     string          `json:"result"`
+		OrderID    json.RawMessage `json:"order_id"`
+		Status     json.RawMessage `json:"status"`
+		CustomerID json.RawMessage `json:"customer_id"`
 	}
-	if json.Unmarshal(body, &a) != nil || a.Result != "success" {
+	if json.Unmarshal(body, &a) != nil {
 		return nil
 	}
-	login := ""
-	if w.Account != nil {
-		login = w.Account.Login
+	switch w.Door {
+	case DoorCheckout:
+		if a.Result != "success" {
+			return nil
+		}
+		login := ""
+		if w.Account != nil {
+			login = w.Account.Login
+		}
+		var out []Change
+		if set := newLogin(header); set != "" && set != login {
+			login = set
+			out = append(out, Change{Topic: "customer.created", User: &UserRef{Login: login}})
+		}
+		if login == "" {
+			return nil
+		}
+		return append(out, Change{Topic: "customer.updated", User: &UserRef{Login: login}})
+	case DoorStoreCheckout:
+		if status := text(a.Status); number(a.OrderID) <= 0 || status == "" || status == "checkout-draft" {
+			return nil
+		}
+		id, set := number(a.CustomerID), newLogin(header)
+		if id <= 0 && set == "" {
+			return nil // a guest
+		}
+		c := Change{ID: id}
+		if id <= 0 {
+			c.User = &UserRef{Login: set}
+		}
+		var out []Change
+		if set != "" {
+			created := c
+			created.Topic = "customer.created"
+			out = append(out, created)
+		}
+		c.Topic = "customer.updated"
+		return append(out, c)
 	}
-	var out []Change
-	if set := newLogin(header); set != "" && set != login {
-		login = set
-		out = append(out, Change{Topic: "customer.created", User: &UserRef{Login: login}})
-	}
-	if login == "" {
-		return nil
-	}
-	return append(out, Change{Topic: "customer.updated", User: &UserRef{Login: login}})
+	return nil
 }
 
 // ResolveUsers gives the changes that name their user by login or email

@@ -79,24 +79,31 @@ func TestLoggedIn(t *testing.T) {
 }
 
 func TestAccountForm(t *testing.T) {
+	const ct = "application/x-www-form-urlencoded"
 	form := func(target, body, cookie string) (Watch, bool) {
 		t.Helper()
 		r := req("POST", target, cookie)
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.Header.Set("Content-Type", ct)
 		w, ok := Classify(r)
 		require.True(t, ok)
+		require.Equal(t, DoorAddToCart, w.Door)
 		require.True(t, w.NeedsForm())
-		assert.False(t, w.ReadCartForm(r.URL.RawQuery, r.Header.Get("Content-Type"), []byte(body)), "no add to cart")
-		return w.AccountForm(r.Header)
+		if !w.ReadForm(r.URL.RawQuery, ct, []byte(body), true) {
+			assert.Equal(t, DoorAddToCart, w.Door, "a form that is no account door leaves the watch as it was")
+			return Watch{}, false
+		}
+		assert.False(t, w.NeedsForm())
+		return w, true
 	}
-	w, ok := form("/my-account/", "email=ann%40example.com&password=x&woocommerce-register-nonce=n&register=Register", "")
+	const reg = "email=ann%40example.com&password=x&woocommerce-register-nonce=n&register=Register"
+	w, ok := form("/my-account/", reg, "")
 	require.True(t, ok)
-	assert.Equal(t, Watch{Door: DoorAccount, Resource: "customer", Op: OpCreate, Account: &Account{Kind: AccountRegister}}, w)
+	assert.Equal(t, Watch{Door: DoorAccount, Resource: "customer", Op: OpCreate, Account: &Account{Kind: AccountRegister}, Form: mustQuery(t, reg)}, w)
 
 	for _, body := range []string{"action=save_account_details&account_email=a%40b.c", "action=edit_address&billing_country=DE"} {
 		w, ok = form("/my-account/edit-account/", body, annCookie)
 		require.True(t, ok, body)
-		assert.Equal(t, Watch{Door: DoorAccount, Resource: "customer", Op: OpUpdate, Account: &Account{Kind: AccountEdit, Login: "ann"}}, w)
+		assert.Equal(t, Watch{Door: DoorAccount, Resource: "customer", Op: OpUpdate, Account: &Account{Kind: AccountEdit, Login: "ann"}, Form: mustQuery(t, body)}, w)
 		_, ok = form("/my-account/edit-account/", body, "")
 		assert.False(t, ok, "%s: nobody logged in", body)
 	}
@@ -104,8 +111,41 @@ func TestAccountForm(t *testing.T) {
 		_, ok = form("/my-account/", body, annCookie)
 		assert.False(t, ok, body)
 	}
-	_, ok = Watch{Door: DoorAddToCart, Cart: &Cart{}}.AccountForm(nil)
-	assert.False(t, ok, "the form was not read")
+
+	// A form that adds to the cart stays the add-to-cart door.
+	w, ok = form("/my-account/", "add-to-cart=5&register=1&email=a%40b.c", "")
+	require.True(t, ok)
+	assert.Equal(t, DoorAddToCart, w.Door)
+
+	r0 := req("POST", "/my-account/", "")
+	r0.Header.Set("Content-Type", ct)
+	w, _ = Classify(r0)
+	assert.False(t, w.ReadForm("", ct, []byte("add-to-cart=5&register=1&email=a%40b.c&pad=x"), false), "an add to cart over the cap is not watched")
+
+	// A registration longer than MaxForm: the fields before the cut count.
+	r := req("POST", "/my-account/", "")
+	r.Header.Set("Content-Type", ct)
+	w, _ = Classify(r)
+	require.True(t, w.ReadForm("", ct, []byte(reg+"&pad="+strings.Repeat("x", 10)), false))
+	assert.Equal(t, DoorAccount, w.Door)
+	assert.Equal(t, "ann@example.com", w.Form.Get("email"))
+
+	// The AJAX add to cart and the Store API's never become account doors.
+	for _, target := range []string{"/?wc-ajax=add_to_cart", "/wp-json/wc/store/v1/cart/add-item"} {
+		r := req("POST", target, annCookie)
+		r.Header.Set("Content-Type", ct)
+		w, ok := Classify(r)
+		require.True(t, ok, target)
+		w.ReadForm(r.URL.RawQuery, ct, []byte(reg), false)
+		assert.NotEqual(t, DoorAccount, w.Door, target)
+	}
+}
+
+func mustQuery(t *testing.T, s string) url.Values {
+	t.Helper()
+	q, err := url.ParseQuery(s)
+	require.NoError(t, err)
+	return q
 }
 
 func TestAccountFormWPRegister(t *testing.T) {
@@ -120,7 +160,7 @@ func TestAccountFormWPRegister(t *testing.T) {
 		{ct, "user_login=ann"}, {ct, "user_email=ann"}, {"multipart/form-data; boundary=x", "user_email=ann%40example.com"}, {ct, ""},
 	} {
 		w := watch(t, "POST", "/wp-login.php?action=register")
-		require.True(t, w.ReadForm("action=register", tc.ct, []byte(tc.body), true))
+		assert.False(t, w.ReadForm("action=register", tc.ct, []byte(tc.body), true), "%s %s: no user can be created, not watched", tc.ct, tc.body)
 		assert.Empty(t, Derive(w, 302, loc("wp-login.php?checkemail=registered"), nil), "%s %s", tc.ct, tc.body)
 	}
 }
@@ -210,10 +250,26 @@ func TestDeriveCheckoutCustomer(t *testing.T) {
 	assert.Empty(t, Derive(member, 500, hdr(), ok))
 	assert.Empty(t, Derive(member, 200, hdr(), nil), "not captured")
 
+	// The Store API: the answer's customer_id names the customer.
 	store := watch(t, "POST", "/wp-json/wc/store/v1/checkout")
-	store.Account = &Account{Login: "bob"}
-	assert.Equal(t, []Change{{Topic: "order.created", ID: 41, Status: "processing"}},
-		Derive(store, 200, hdr(setAnn), []byte(`{"order_id":41,"status":"processing","customer_id":9}`)), "Store API: not built")
+	placed := func(customer string) []byte {
+		return []byte(`{"order_id":41,"status":"processing","customer_id":` + customer + `}`)
+	}
+	order := Change{Topic: "order.created", ID: 41, Status: "processing"}
+	assert.Equal(t, []Change{order}, Derive(store, 200, hdr(), placed("0")), "a guest")
+	assert.Equal(t, []Change{order}, Derive(store, 200, hdr(), []byte(`{"order_id":41,"status":"processing"}`)), "a guest, no customer_id")
+	assert.Equal(t, []Change{order, {Topic: "customer.updated", ID: 9}}, Derive(store, 200, hdr(), placed("9")), "a logged-in customer")
+	assert.Equal(t, []Change{order, {Topic: "customer.updated", ID: 9}}, Derive(store, 200, hdr(), placed(`"9"`)), "an id as a string")
+	assert.Equal(t, []Change{order, {Topic: "customer.created", ID: 9}, {Topic: "customer.updated", ID: 9}},
+		Derive(store, 200, hdr(setAnn), placed("9")), "create_account: the new login cookie")
+	assert.Equal(t, []Change{order, {Topic: "customer.created", User: ann}, {Topic: "customer.updated", User: ann}},
+		Derive(store, 200, hdr(setAnn), placed("0")), "a new account the answer does not name")
+	for _, body := range []string{`{"order_id":41,"status":"checkout-draft","customer_id":9}`, `{"order_id":0,"status":"processing","customer_id":9}`, `{"order_id":41,"customer_id":9}`, `{"code":"x","customer_id":9}`, `[]`} {
+		for _, c := range Derive(store, 200, hdr(setAnn), []byte(body)) {
+			assert.NotContains(t, c.Topic, "customer.", body)
+		}
+	}
+	assert.Empty(t, Derive(store, 400, hdr(setAnn), placed("9")))
 }
 
 type finder struct {

@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // apiError is a WooCommerce error: code, message and HTTP status, plus an
@@ -31,11 +32,35 @@ func secretsEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
+// distrust holds, per server, that WordPress does not trust
+// X-Forwarded-Proto (default: it trusts it).
+var distrust sync.Map // *Server -> bool
+
+// SetTrustForwardedProto sets whether the stand-in's WordPress takes
+// X-Forwarded-Proto: https from the proxy as HTTPS (is_ssl()), as a site
+// behind a proxy is usually configured to; it does unless turned off.
+// Without that trust, requests reaching it over plain HTTP are not
+// is_ssl(): the REST API ignores Basic auth and query keys (the request
+// is then not logged in: 401 woocommerce_rest_cannot_view and the like)
+// and accepts OAuth 1.0a signed over http://<Host><path>; the legacy API
+// wants OAuth (404 "oauth_consumer_key parameter is missing").
+func (s *Server) SetTrustForwardedProto(on bool) { distrust.Store(s, !on) }
+
+// isSSL is WordPress's is_ssl() for authentication: a TLS connection, or
+// X-Forwarded-Proto: https while that header is trusted.
+func (c *call) isSSL() bool {
+	if c.r.TLS != nil {
+		return true
+	}
+	v, ok := distrust.Load(c.s)
+	return (!ok || !v.(bool)) && c.secure()
+}
+
 // homeBase returns the site's home URL for base strings: the scheme of the
 // request (is_ssl) and the host the client addressed.
 func (c *call) homeBase() string {
 	scheme := "http"
-	if c.secure() {
+	if c.isSSL() {
 		scheme = "https"
 	}
 	return scheme + "://" + c.r.Host
@@ -48,7 +73,7 @@ func (c *call) authREST() (*principal, *apiError) {
 	authErr := func(msg string) *apiError {
 		return &apiError{code: "woocommerce_rest_authentication_error", message: msg, status: 401}
 	}
-	if c.secure() {
+	if c.isSSL() {
 		ck, cs := c.query["consumer_key"], c.query["consumer_secret"]
 		if ck == "" || cs == "" {
 			ck, cs, _ = c.r.BasicAuth()
@@ -80,7 +105,7 @@ func (c *call) authREST() (*principal, *apiError) {
 		}
 		return c.keyPrincipal(k)
 	}
-	if c.secure() {
+	if c.isSSL() {
 		if login, pw, ok := c.r.BasicAuth(); ok {
 			if u, found := c.s.userByLogin(login); found && u.AppPassword != "" && secretsEqual(u.AppPassword, pw) {
 				return &principal{user: u}, nil
@@ -169,7 +194,7 @@ func (c *call) authLegacy(version int) (*principal, *apiError) {
 	}
 	var k Key
 	switch {
-	case c.secure() && version == 2:
+	case c.isSSL() && version == 2:
 		ck, cs, ok := c.r.BasicAuth()
 		if !ok {
 			ck, cs = c.query["consumer_key"], c.query["consumer_secret"]
@@ -187,7 +212,7 @@ func (c *call) authLegacy(version int) (*principal, *apiError) {
 		if !secretsEqual(k.ConsumerSecret, cs) {
 			return nil, authErr("Consumer secret is invalid.", 401)
 		}
-	case c.secure():
+	case c.isSSL():
 		var e *apiError
 		if ck, cs := c.query["consumer_key"], c.query["consumer_secret"]; ck != "" && cs != "" {
 			if k, e = keyByCK(ck); e != nil {

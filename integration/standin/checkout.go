@@ -19,8 +19,14 @@ import (
 //   - Store API checkout, POST /wc/store/v1/checkout or /wc/store/checkout
 //     (JSON body): a body without billing_address.email fails with 400
 //     rest_invalid_param; otherwise the order is placed ("processing") and
-//     answered 200 with the order: order_id, status, order_key, ...,
-//     payment_result.
+//     answered 200 with the order: order_id, status, order_key,
+//     customer_id, ..., payment_result. The customer of a logged-in
+//     request (login cookie) is saved with the order (its date_modified
+//     moves) and is the answer's customer_id; with "create_account":true
+//     and nobody logged in, an account is first made from the billing
+//     email (login from its local part) and gets the login cookies
+//     (wc_set_customer_auth_cookie); an email already registered fails
+//     with 400 registration-error-email-exists. A guest's customer_id is 0.
 //
 // Orders are created in the resource store, so the REST routes read them.
 
@@ -81,6 +87,7 @@ func (c *call) storeCheckout() {
 	var body struct {
 		Billing       map[string]any `json:"billing_address"`
 		PaymentMethod string         `json:"payment_method"`
+		CreateAccount bool           `json:"create_account"`
 	}
 	_ = json.Unmarshal(c.body, &body)
 	email, _ := body.Billing["email"].(string)
@@ -90,6 +97,21 @@ func (c *call) storeCheckout() {
 	}
 	st := c.s.resources()
 	st.mu.Lock()
+	customer := c.loggedInCustomer(st)
+	if customer == nil && c.currentLogin() == "" && body.CreateAccount {
+		var msg string
+		if msg, customer = st.newUser(st.freeLogin(email), email, "customer"); customer == nil {
+			st.mu.Unlock()
+			c.restError(&apiError{code: "registration-error-email-exists", message: msg, status: 400})
+			return
+		}
+		c.setAuthCookies(customer.Login) // wc_set_customer_auth_cookie
+	}
+	var customerID int64
+	if customer != nil {
+		customer.Modified = st.tick() // sync_customer_data_with_order: the customer is saved
+		customerID = customer.ID
+	}
 	order := st.create("order", 0, map[string]any{"status": "processing", "name": email})
 	st.mu.Unlock()
 	key := fmt.Sprintf("wc_order_%d", order.ID)
@@ -99,7 +121,7 @@ func (c *call) storeCheckout() {
 		"order_key":        key,
 		"order_number":     fmt.Sprint(order.ID),
 		"customer_note":    "",
-		"customer_id":      0,
+		"customer_id":      customerID,
 		"billing_address":  body.Billing,
 		"shipping_address": map[string]any{},
 		"payment_method":   body.PaymentMethod,

@@ -275,7 +275,11 @@ func (h *resHandler) serve(p *principal, m, route string) bool {
 		return false
 	}
 	if !p.canManage() {
-		h.fail(403, "woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.")
+		status := 403
+		if p == nil {
+			status = 401 // rest_authorization_required_code(): nobody is logged in
+		}
+		h.fail(status, "woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.")
 		return true
 	}
 	params := h.params(kind)
