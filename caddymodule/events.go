@@ -42,6 +42,9 @@ type eventState struct {
 	ttl    time.Duration // dedupe and marker TTL (dedupeTTL or longer)
 	sites  sync.Map
 	nsites atomic.Int64
+	// background publishes the events of watched writes after the handler
+	// has returned, so a keep-alive client's next request never waits.
+	background backgroundWork
 }
 
 // provisionEvents reads watch_writes and service_key. The service key may
@@ -83,44 +86,54 @@ func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next cadd
 		return nil
 	}
 	_ = cw.FlushError() // the answer is complete: let it reach the client first
-	h.emitEvents(r, next, changes)
+	if emit := h.prepareEmit(r, next); emit != nil {
+		h.events.background.run(func() { emit(changes) })
+	}
 	return nil
 }
 
-// emitEvents publishes changes for the request's site.
-func (h *Handler) emitEvents(r *http.Request, next caddyhttp.Handler, changes []wcevents.Change) {
+// prepareEmit snapshots what publishing events for r needs (the site, and
+// a prober through the rest of the route for service-key reads) while the
+// request is still being served, and returns the function that publishes
+// changes; nil when the request names no valid site.
+func (h *Handler) prepareEmit(r *http.Request, next caddyhttp.Handler) func([]wcevents.Change) {
 	name := h.Site
 	if name == "" {
 		name = siteFromHost(r.Host)
 		if !validSiteName(name) {
-			return
+			return nil
 		}
 	}
-	se, err := h.siteEvents(name, h.homeFor(r))
+	home := h.homeFor(r)
+	se, err := h.siteEvents(name, home)
 	if err != nil {
 		h.logger.Error("events: preparing site", zap.String("site", name), zap.Error(err))
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), eventTimeout)
-	defer cancel()
-	h.remember(name, h.homeFor(r), r, next) // reconciliation reads through the same route
+	h.remember(name, home, r, next) // reconciliation reads through the same route
 	logger := h.logger.With(zap.String("site", name))
 	em := &wcevents.Emitter{
 		Publisher:   se,
 		Subscribers: se,
 		Dedupe:      se,
+		Marker:      se,
 		Warn:        func(msg string, err error) { logger.Warn("events: "+msg, zap.Error(err)) },
 	}
 	if h.events.ck != "" {
 		em.Reader = h.newServiceReader(newNextProber(r, next), &se.auth)
 	}
-	changes = resolveCustomers(ctx, em, changes, logger)
-	changes, err = em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
-	if err != nil {
-		logger.Warn("events: not every admin save was resolved", zap.Error(err))
-	}
-	if _, err := em.Emit(ctx, changes); err != nil {
-		logger.Warn("events: not every event was published", zap.Error(err))
+	base := context.WithoutCancel(r.Context())
+	return func(changes []wcevents.Change) {
+		ctx, cancel := context.WithTimeout(base, eventTimeout)
+		defer cancel()
+		changes = resolveCustomers(ctx, em, changes, logger)
+		changes, err := em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
+		if err != nil {
+			logger.Warn("events: not every admin save was resolved", zap.Error(err))
+		}
+		if _, err := em.Emit(ctx, changes); err != nil {
+			logger.Warn("events: not every event was published", zap.Error(err))
+		}
 	}
 }
 
@@ -213,19 +226,32 @@ func (s *siteEvents) Versions(ctx context.Context, topic string) ([]string, erro
 // Publish implements wcevents.Publisher: the event goes to the active
 // webhooks of the topic with that api_version ("" for all of them, as for
 // deleted events, whose {"id":N} is the same in every version).
-//
-// With reconciliation on, a published created, deleted or restored event
-// also sets its wcevents.OnceKey marker, so that reconciliation does not
-// emit it again.
 func (s *siteEvents) Publish(ctx context.Context, topic string, resourceID int64, apiVersion string, payload []byte) error {
-	if err := s.publish(ctx, topic, resourceID, apiVersion, payload); err != nil {
-		return err
+	return s.publish(ctx, topic, resourceID, apiVersion, payload)
+}
+
+// Published implements wcevents.Marker: with reconciliation on, a created,
+// deleted or restored event the proxy published leaves its
+// wcevents.OnceKey marker, so that reconciliation does not emit it again.
+// A trash and a restore of one item between two passes cancel out (no pass
+// sees the item in the trash): a restore takes the unused marker of the
+// trash instead of leaving its own, and a trash that of a restore.
+func (s *siteEvents) Published(ctx context.Context, topic string, id int64) {
+	if s.rc == nil {
+		return
 	}
-	if s.rc != nil && (strings.HasSuffix(topic, ".created") || strings.HasSuffix(topic, ".deleted") || strings.HasSuffix(topic, ".restored")) {
-		// A lost marker costs at most a duplicate from reconciliation.
-		_ = s.rc.Mark(ctx, wcevents.OnceKey(topic, resourceID))
+	res, event, _ := strings.Cut(topic, ".")
+	opposite := map[string]string{"deleted": "restored", "restored": "deleted"}[event]
+	switch {
+	case opposite != "":
+		if taken, err := s.rc.Take(ctx, wcevents.OnceKey(res+"."+opposite, id)); err == nil && taken {
+			return
+		}
+	case event != "created":
+		return
 	}
-	return nil
+	// A lost marker costs at most a duplicate from reconciliation.
+	_ = s.rc.Mark(ctx, wcevents.OnceKey(topic, id))
 }
 
 // publish appends the event for the dispatcher.
@@ -265,4 +291,5 @@ var (
 	_ wcevents.Publisher   = (*siteEvents)(nil)
 	_ wcevents.Subscribers = (*siteEvents)(nil)
 	_ wcevents.Deduper     = (*siteEvents)(nil)
+	_ wcevents.Marker      = (*siteEvents)(nil)
 )

@@ -100,11 +100,13 @@ func minReconcileInterval() time.Duration {
 	return MinReconcileInterval
 }
 
-// Cleanup stops the handler's reconciliation goroutine and waits for it.
+// Cleanup stops the handler's reconciliation goroutine and waits for it and
+// for the events of answered writes still being published.
 func (h *Handler) Cleanup() error {
 	if h.reconcile != nil {
 		h.reconcile.stop()
 	}
+	h.events.background.wait() // events of writes already answered
 	return nil
 }
 
@@ -248,7 +250,7 @@ func (l *reconcileLoop) pass(s *reconcileSite) {
 		Lister: restLister{reader},
 		Store:  rc,
 		Emitter: wcevents.Emitter{
-			Publisher:   reconcilePublisher{s.se},
+			Publisher:   s.se, // no Marker: the pass keeps its own markers
 			Subscribers: s.se,
 			Reader:      reader,
 			Warn:        warn,
@@ -267,15 +269,6 @@ func (l *reconcileLoop) pass(s *reconcileSite) {
 		logger.Info("reconcile: pass", zap.Bool("first", res.First), zap.Int("events", res.Events),
 			zap.Time("watermark", res.Watermark))
 	}
-}
-
-// reconcilePublisher publishes reconciliation's events without setting
-// the proxy's markers (see siteEvents.Publish).
-type reconcilePublisher struct{ se *siteEvents }
-
-// Publish implements wcevents.Publisher.
-func (p reconcilePublisher) Publish(ctx context.Context, topic string, id int64, apiVersion string, payload []byte) error {
-	return p.se.publish(ctx, topic, id, apiVersion, payload)
 }
 
 // restLister implements wcevents.Lister with the service key, through
@@ -335,5 +328,4 @@ func (l restLister) get(ctx context.Context, route string, query url.Values) (in
 var (
 	_ caddy.CleanerUpper = (*Handler)(nil)
 	_ wcevents.Lister    = restLister{}
-	_ wcevents.Publisher = reconcilePublisher{}
 )

@@ -116,7 +116,7 @@ const (
 // and _method (query) or X-HTTP-Method-Override sets the method. POSTs
 // to wp-login.php?action=register, wp-admin/user-new.php, profile.php and
 // user-edit.php are account doors (see DoorAccount); My Account's forms
-// become one after the add-to-cart door reads them (Watch.AccountForm).
+// become one after the add-to-cart door reads them (Watch.ReadForm).
 func Classify(r *http.Request) (Watch, bool) {
 	if w, ok := adminDoor(r); ok { // GET allowed: wp-admin trash links, bulk actions
 		return w, true

@@ -38,15 +38,22 @@ type Deduper interface {
 	Seen(ctx context.Context, topic string, id int64, modified, hash string) (bool, error)
 }
 
+// Marker is told once per change that was published (in one version or
+// more), e.g. to leave the markers reconciliation checks.
+type Marker interface {
+	Published(ctx context.Context, topic string, id int64)
+}
+
 // Emitter publishes changes with the payload each subscribed api_version
-// expects. Publisher and Subscribers are required; Reader and Dedupe may be
-// nil (then versions the answer does not carry get nothing, and only the
-// per-request de-duplication of Derive applies).
+// expects. Publisher and Subscribers are required; Reader, Dedupe and
+// Marker may be nil (then versions the answer does not carry get nothing,
+// and only the per-request de-duplication of Derive applies).
 type Emitter struct {
 	Publisher   Publisher
 	Subscribers Subscribers
 	Reader      Reader
 	Dedupe      Deduper
+	Marker      Marker
 	// Warn, when set, is told about every event or version not published.
 	Warn func(msg string, err error)
 }
@@ -64,6 +71,12 @@ func (e *Emitter) Emit(ctx context.Context, changes []Change) (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
+}
+
+func (e *Emitter) mark(ctx context.Context, c Change) {
+	if e.Marker != nil {
+		e.Marker.Published(ctx, c.Topic, c.ID)
+	}
 }
 
 // EmitOne publishes one change: nothing when no active webhook has the
@@ -90,6 +103,7 @@ func (e *Emitter) EmitOne(ctx context.Context, c Change) (int, error) {
 		if err := e.Publisher.Publish(ctx, c.Topic, c.ID, "", DeletedPayload(c.ID)); err != nil {
 			return 0, fmt.Errorf("publishing %s %d: %w", c.Topic, c.ID, err)
 		}
+		e.mark(ctx, c)
 		return 1, nil
 	}
 	slices.Sort(versions)
@@ -131,6 +145,9 @@ func (e *Emitter) EmitOne(ctx context.Context, c Change) (int, error) {
 			continue
 		}
 		n++
+	}
+	if n > 0 {
+		e.mark(ctx, c)
 	}
 	return n, errors.Join(errs...)
 }

@@ -102,3 +102,36 @@ func TestEmitReadFailureSkipsThatVersionOnly(t *testing.T) {
 	assert.Equal(t, 1, warned)
 	assert.Equal(t, "wp_api_v3", f.pub[0].version)
 }
+
+type markerLog []string
+
+func (m *markerLog) Published(_ context.Context, topic string, id int64) {
+	*m = append(*m, DedupeKey(topic, id, ""))
+}
+
+// TestEmitMarksOncePerChange: the Marker hears of a change once, however
+// many versions it went out in, and never of one not published.
+func TestEmitMarksOncePerChange(t *testing.T) {
+	f := &fakes{
+		versions: map[string][]string{"order.restored": {"wp_api_v3", "wp_api_v1"}, "order.deleted": {"wp_api_v3"}},
+		reads:    map[string]string{"wp_api_v1": `{"id":5,"status":"processing"}`, "wp_api_v3": `{"id":5,"status":"processing"}`},
+		seen:     map[string]string{},
+	}
+	var marks markerLog
+	e := newEmitter(f)
+	e.Marker = &marks
+	_, err := e.Emit(context.Background(), []Change{
+		{Topic: "order.restored", ID: 5},
+		{Topic: "order.deleted", ID: 6},
+		{Topic: "order.created", ID: 7}, // nobody listens
+	})
+	require.NoError(t, err)
+	assert.Len(t, f.pub, 3)
+	assert.Equal(t, markerLog{DedupeKey("order.restored", 5, ""), DedupeKey("order.deleted", 6, "")}, marks)
+
+	f.reads = map[string]string{} // every read fails: nothing published, nothing marked
+	marks = nil
+	_, err = e.Emit(context.Background(), []Change{{Topic: "order.restored", ID: 8}})
+	require.Error(t, err)
+	assert.Empty(t, marks)
+}
