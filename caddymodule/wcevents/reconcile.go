@@ -384,9 +384,24 @@ func (p *pass) changed(ctx context.Context, res string, item, full []byte, subs 
 	}
 }
 
+// createdInTrash emits the .created of an item created and trashed since
+// the last pass (the modified listings leave the trash out), unless the
+// proxy or a pass already did; its payload is read per version.
+func (p *pass) createdInTrash(ctx context.Context, res string, id int64) {
+	marked, err := p.r.Store.Exists(ctx, OnceKey(res+".created", id))
+	if err != nil || marked {
+		return
+	}
+	if n, _ := p.emit(ctx, Change{Topic: res + ".created", ID: id}); n > 0 {
+		if err := p.r.Store.Mark(ctx, OnceKey(res+".created", id)); err != nil {
+			p.em.warn("reconcile: event markers unavailable", err)
+		}
+	}
+}
+
 // snapshotTrash remembers the current trash without emitting anything.
 func (p *pass) snapshotTrash(ctx context.Context, res string) error {
-	ids, err := p.trashIDs(ctx, res)
+	ids, _, err := p.trashIDs(ctx, res)
 	if err != nil {
 		return err
 	}
@@ -397,7 +412,7 @@ func (p *pass) snapshotTrash(ctx context.Context, res string) error {
 // .deleted, ids that left it and still exist give .restored (their
 // payload from items when listed, else read). It returns the restored ids.
 func (p *pass) trash(ctx context.Context, res string, items []json.RawMessage, subs topicSubs) (map[int64]bool, error) {
-	current, err := p.trashIDs(ctx, res)
+	current, created, err := p.trashIDs(ctx, res)
 	if err != nil {
 		return nil, err
 	}
@@ -413,6 +428,9 @@ func (p *pass) trash(ctx context.Context, res string, items []json.RawMessage, s
 	for _, id := range current {
 		if inPrev[id] {
 			continue
+		}
+		if subs["created"] && created[id] > p.lower.Format(stampLayout) {
+			p.createdInTrash(ctx, res, id)
 		}
 		if subs["deleted"] {
 			taken, err := p.r.Store.Take(ctx, OnceKey(res+".deleted", id))
@@ -476,24 +494,27 @@ func (p *pass) trash(ctx context.Context, res string, items []json.RawMessage, s
 	return restored, p.r.Store.UpdateTrashed(ctx, res, add, remove)
 }
 
-// trashIDs lists the ids of the resource's trash, page by page.
-func (p *pass) trashIDs(ctx context.Context, res string) ([]int64, error) {
+// trashIDs lists the ids of the resource's trash, page by page, with
+// each one's creation stamp (see createdStamp).
+func (p *pass) trashIDs(ctx context.Context, res string) ([]int64, map[int64]string, error) {
 	var ids []int64
+	created := map[int64]string{}
 	for page := 1; ; page++ {
 		list, err := p.r.Lister.List(ctx, res, url.Values{
-			"status": {"trash"}, "_fields": {"id"}, "orderby": {"id"}, "order": {"asc"},
+			"status": {"trash"}, "_fields": {"id,date_created_gmt"}, "orderby": {"id"}, "order": {"asc"},
 			"per_page": {strconv.Itoa(p.r.PerPage)}, "page": {strconv.Itoa(page)},
 		})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, it := range list {
 			if m, ok := parseMeta(it); ok && m.id > 0 {
 				ids = append(ids, m.id)
+				created[m.id] = createdStamp(it)
 			}
 		}
 		if len(list) < p.r.PerPage {
-			return ids, nil
+			return ids, created, nil
 		}
 	}
 }

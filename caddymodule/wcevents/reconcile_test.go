@@ -370,3 +370,27 @@ func TestReconcileCustomers(t *testing.T) {
 	f.pass(t)
 	assert.Empty(t, f.hooks.got)
 }
+
+// TestReconcileCreatedThenTrashed: an item created and trashed behind the
+// proxy's back between two passes gives its .created (read per version,
+// the modified listings leave the trash out) before its .deleted; one the
+// proxy already announced gives only the .deleted.
+func TestReconcileCreatedThenTrashed(t *testing.T) {
+	f := newReconcileFixture()
+	f.hooks.subs["product.created"] = []string{APIVersionWPV3}
+	f.hooks.subs["product.deleted"] = []string{APIVersionWPV3}
+	f.pass(t)
+
+	f.shop.put("product", shopItem{id: 40, status: "trash", created: f.at(10), modified: f.at(12)})
+	f.shop.put("product", shopItem{id: 41, status: "trash", created: f.at(10), modified: f.at(12)})
+	f.state.markers[OnceKey("product.created", 41)] = true // the proxy saw its creation
+	f.pass(t)
+	assert.Equal(t, []string{
+		`product.created 40 wp_api_v3 {"id":40,"read":"wp_api_v3"}`,
+		`product.deleted 40  {"id":40}`,
+		`product.deleted 41  {"id":41}`,
+	}, f.hooks.got)
+
+	f.pass(t)
+	assert.Empty(t, f.hooks.got, "nothing twice")
+}
