@@ -18,6 +18,18 @@ type result struct {
 	Elapsed time.Duration
 	Lat     []time.Duration // sorted
 	FirstEr string          // the first error, for the report
+	// CaddyCPU is the CPU time Caddy used during the batch, 0 when not
+	// measured.
+	CaddyCPU time.Duration
+}
+
+// CPUPerRequest is Caddy's CPU time per completed request, 0 when not
+// measured.
+func (r result) CPUPerRequest() time.Duration {
+	if r.N-r.Errors <= 0 {
+		return 0
+	}
+	return r.CaddyCPU / time.Duration(r.N-r.Errors)
 }
 
 // RPS is completed requests per second (errors excluded).

@@ -99,7 +99,7 @@ func rssNote(reset bool) string {
 }
 
 // us formats a duration in microseconds.
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+func us(d time.Duration) string { return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond)) }
 
 // signedMs formats a latency difference in milliseconds with its sign.
 func signedMs(d time.Duration) string {

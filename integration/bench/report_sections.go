@@ -44,6 +44,25 @@ func (r *report) writePass(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "Module / plain requests/s: **%.3f** overall, median of rounds %.3f (rounds: %s). Peak RSS: %s.\n\n",
 		safeDiv(mrps, prps), median(ratios), strings.Join(rs, ", "), mib(p.RSSKiB))
+	if pc, mc := cpuPerRequest(p.Plain), cpuPerRequest(p.Module); pc > 0 && mc > 0 {
+		fmt.Fprintf(b, "Caddy's CPU time per request (from /proc, less sensitive to the machine's other load than "+
+			"requests/s): plain %s, with the module %s, plain / module **%.3f**.\n\n",
+			us(pc), us(mc), safeDiv(float64(pc), float64(mc)))
+	}
+}
+
+// cpuPerRequest is Caddy's CPU time per completed request over rounds.
+func cpuPerRequest(rs []result) time.Duration {
+	var cpu time.Duration
+	n := 0
+	for _, r := range rs {
+		cpu += r.CaddyCPU
+		n += r.N - r.Errors
+	}
+	if n == 0 {
+		return 0
+	}
+	return cpu / time.Duration(n)
 }
 
 func (r *report) writeWrites(b *strings.Builder) {

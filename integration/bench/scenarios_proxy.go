@@ -39,11 +39,24 @@ func runPassThrough(e *env, sz sizes) passResult {
 	closedLoop(200, sz.PassConc, get(e.plainBase))
 	closedLoop(200, sz.PassConc, get(e.modBase))
 	e.caddy.ResetPeakRSS()
-	pr.Plain, pr.Module = alternate(sz.PassRounds,
-		func() result { return closedLoop(sz.PassN, sz.PassConc, get(e.plainBase)) },
-		func() result { return closedLoop(sz.PassN, sz.PassConc, get(e.modBase)) })
+	round := func(base string) func() result {
+		return func() result {
+			return e.withCaddyCPU(func() result { return closedLoop(sz.PassN, sz.PassConc, get(base)) })
+		}
+	}
+	pr.Plain, pr.Module = alternate(sz.PassRounds, round(e.plainBase), round(e.modBase))
 	pr.RSSKiB = e.caddy.PeakRSS()
 	return pr
+}
+
+// withCaddyCPU runs a batch and records the CPU time Caddy used meanwhile.
+func (e *env) withCaddyCPU(batch func() result) result {
+	before, err := e.caddy.CPUTime()
+	r := batch()
+	if after, err2 := e.caddy.CPUTime(); err == nil && err2 == nil {
+		r.CaddyCPU = after - before
+	}
+	return r
 }
 
 // writeResult is the watched-writes comparison: REST order creates through

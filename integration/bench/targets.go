@@ -101,8 +101,11 @@ func (r *report) targets() []targetRow {
 		prps, _, _, _ := merged(r.Pass.Plain)
 		mrps, _, _, _ := merged(r.Pass.Module)
 		ratio := safeDiv(mrps, prps)
-		rows = append(rows, targetRow{t, fmt.Sprintf("%.3f (median of rounds %.3f)", ratio, median(roundRatios(r.Pass.Plain, r.Pass.Module))),
-			verdict(ratio >= passRatioTarget)})
+		got := fmt.Sprintf("%.3f (median of rounds %.3f)", ratio, median(roundRatios(r.Pass.Plain, r.Pass.Module)))
+		if pc, mc := cpuPerRequest(r.Pass.Plain), cpuPerRequest(r.Pass.Module); pc > 0 && mc > 0 {
+			got += fmt.Sprintf("; Caddy CPU per request plain / module %.3f", safeDiv(float64(pc), float64(mc)))
+		}
+		rows = append(rows, targetRow{t, got, verdict(ratio >= passRatioTarget)})
 	}
 	t = "Watched writes: < 1 ms added at p99 (REST order create)"
 	if !skip(t, "watched writes") {
