@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,14 +60,27 @@ return id
 // saveScript: KEYS[1] = wh:<id>. ARGV: key prefix, padded id, status,
 // created score, modified score, lower-case name, record JSON.
 // Returns 0 when the webhook is gone, 1 when saved.
-var saveScript = redis.NewScript(luaIndex + `
+var saveScript = redis.NewScript(luaIndex + luaWebhookState + `
 local p = ARGV[1]
-local old = redis.call('HMGET', KEYS[1], 's', 'n')
+local old = redis.call('HMGET', KEYS[1], 's', 'n', 'd')
 if not old[1] then return 0 end
+local st, d = ARGV[3], ARGV[7]
+if ARGV[8] ~= '' then
+  -- What the dispatcher changed since the caller read the webhook, and
+  -- the caller leaves as it read it, stays as the dispatcher left it.
+  local readFC, storedFC = tonumber(ARGV[9]), failureCount(old[3])
+  if storedFC ~= readFC and failureCount(d) == readFC then
+    d = setf(d, 'failure_count', string.format('%d', storedFC))
+  end
+  if old[1] ~= ARGV[8] and st == ARGV[8] then
+    st = old[1]
+    d = setf(d, 'status', '"' .. st .. '"')
+  end
+end
 index(p, 'ZREM', old[1], ARGV[2], 0, 0, old[2])
 local nm = ARGV[6] .. '\0' .. ARGV[2]
-redis.call('HSET', KEYS[1], 'd', ARGV[7], 's', ARGV[3], 'n', nm, 'ln', ARGV[6])
-index(p, 'ZADD', ARGV[3], ARGV[2], ARGV[4], ARGV[5], nm)
+redis.call('HSET', KEYS[1], 'd', d, 's', st, 'n', nm, 'ln', ARGV[6])
+index(p, 'ZADD', st, ARGV[2], ARGV[4], ARGV[5], nm)
 return 1
 `)
 
@@ -154,6 +168,22 @@ func (st *Site) CreateWebhook(ctx context.Context, w *Webhook) error {
 // in one Lua script. Dates are normalised to UTC microseconds; Modified is
 // stored as the caller set it. ErrNotFound when the webhook is gone.
 func (st *Site) SaveWebhook(ctx context.Context, w *Webhook) error {
+	return st.saveWebhook(ctx, w, nil)
+}
+
+// SaveWebhookEdit saves w, an edit of before (the webhook as the caller
+// read it), like SaveWebhook, except that the failure_count and status the
+// dispatcher changed since before was read are kept where the edit leaves
+// them as they were in before: a read-modify-write of the API never undoes
+// a failure or an auto-disable that happened meanwhile.
+func (st *Site) SaveWebhookEdit(ctx context.Context, before, w *Webhook) error {
+	if before == nil {
+		return errors.New("redisstore: save webhook: before is nil")
+	}
+	return st.saveWebhook(ctx, w, before)
+}
+
+func (st *Site) saveWebhook(ctx context.Context, w, before *Webhook) error {
 	if w == nil {
 		return errors.New("redisstore: save webhook: webhook is nil")
 	}
@@ -167,8 +197,12 @@ func (st *Site) SaveWebhook(ctx context.Context, w *Webhook) error {
 	if err != nil {
 		return fmt.Errorf("redisstore: save webhook %d: %w", w.ID, err)
 	}
+	readStatus, readFC := "", "0"
+	if before != nil {
+		readStatus, readFC = before.Status, strconv.Itoa(before.FailureCount)
+	}
 	n, err := saveScript.Run(ctx, st.store.rdb, []string{st.whKey(w.ID)},
-		st.kp, padID(w.ID), p.status, p.created, p.modified, p.lname, p.record).Int()
+		st.kp, padID(w.ID), p.status, p.created, p.modified, p.lname, p.record, readStatus, readFC).Int()
 	if err != nil {
 		return fmt.Errorf("redisstore: save webhook %d: %w", w.ID, err)
 	}

@@ -273,3 +273,56 @@ func TestSiteNames(t *testing.T) {
 	_, err := redisstore.New(nil, redisstore.Options{Prefix: "a{b"}).Site("x")
 	assert.Error(t, err)
 }
+
+// TestSaveWebhookEditKeepsDispatcherChanges: an edit saved after the
+// dispatcher raised failure_count and disabled the webhook keeps both where
+// the edit left them as read, and applies them where the edit changed them.
+func TestSaveWebhookEditKeepsDispatcherChanges(t *testing.T) {
+	ctx := context.Background()
+	_, site, _ := newSite(t, "shop")
+	w := sampleWebhook("Orders")
+	require.NoError(t, site.CreateWebhook(ctx, w))
+
+	read := func() (before, edit *redisstore.Webhook) {
+		got, err := site.GetWebhook(ctx, w.ID)
+		require.NoError(t, err)
+		cp := *got
+		return got, &cp
+	}
+	dispatcherFails := func(n int, status string) { // what the finish script leaves
+		got, err := site.GetWebhook(ctx, w.ID)
+		require.NoError(t, err)
+		got.FailureCount, got.Status = n, status
+		require.NoError(t, site.SaveWebhook(ctx, got))
+	}
+
+	before, edit := read()
+	dispatcherFails(5, redisstore.StatusDisabled)
+	edit.Name = "Renamed"
+	require.NoError(t, site.SaveWebhookEdit(ctx, before, edit))
+	got, err := site.GetWebhook(ctx, w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "Renamed", got.Name)
+	assert.Equal(t, 5, got.FailureCount, "the failures counted meanwhile stay")
+	assert.Equal(t, redisstore.StatusDisabled, got.Status, "the auto-disable stays")
+	disabled, err := site.ListWebhooks(ctx, redisstore.ListQuery{Status: redisstore.StatusDisabled})
+	require.NoError(t, err)
+	assert.Len(t, disabled.Items, 1, "and the status index agrees")
+
+	before, edit = read() // a re-activation resets both
+	edit.Status, edit.FailureCount = redisstore.StatusActive, 0
+	require.NoError(t, site.SaveWebhookEdit(ctx, before, edit))
+	got, err = site.GetWebhook(ctx, w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, redisstore.StatusActive, got.Status)
+	assert.Zero(t, got.FailureCount)
+
+	before, edit = read() // an edit that changes the status wins
+	dispatcherFails(5, redisstore.StatusDisabled)
+	edit.Status = redisstore.StatusPaused
+	require.NoError(t, site.SaveWebhookEdit(ctx, before, edit))
+	got, err = site.GetWebhook(ctx, w.ID)
+	require.NoError(t, err)
+	assert.Equal(t, redisstore.StatusPaused, got.Status)
+	assert.Equal(t, 5, got.FailureCount)
+}

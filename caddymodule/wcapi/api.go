@@ -19,7 +19,7 @@ import (
 type Store interface {
 	CreateWebhook(ctx context.Context, w *redisstore.Webhook) error
 	GetWebhook(ctx context.Context, id int64) (*redisstore.Webhook, error)
-	SaveWebhook(ctx context.Context, w *redisstore.Webhook) error
+	SaveWebhookEdit(ctx context.Context, before, w *redisstore.Webhook) error
 	DeleteWebhook(ctx context.Context, id int64) (bool, error)
 	ListWebhooks(ctx context.Context, q redisstore.ListQuery) (redisstore.ListResult, error)
 	ListDeliveries(ctx context.Context, webhookID int64) ([]redisstore.Delivery, error)

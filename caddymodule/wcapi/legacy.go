@@ -223,14 +223,14 @@ func (a *API) legacyEdit(c *call, id string) (int, any, http.Header, error) {
 	if w == nil {
 		return 0, verr, nil, err
 	}
-	oldURL := w.DeliveryURL
+	before := *w
 	if e := a.applyUpdate(w, batchItem{item: data}, legacyWebhookCodes, legacyWebhookErrors, false); e != nil {
 		return 0, e, nil, nil
 	}
-	if err := a.opts.Store.SaveWebhook(c.r.Context(), w); err != nil {
+	if err := a.opts.Store.SaveWebhookEdit(c.r.Context(), &before, w); err != nil {
 		return 0, nil, nil, err
 	}
-	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != oldURL)
+	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != before.DeliveryURL)
 	return http.StatusOK, object{{"webhook", renderLegacyWebhook(w)}}, nil, nil
 }
 

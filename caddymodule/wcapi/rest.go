@@ -236,14 +236,14 @@ func (a *API) updateOne(c *call, p paramSource, checkStatus bool) (*redisstore.W
 	if !found {
 		return nil, newError(http.StatusBadRequest, "woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.")
 	}
-	oldURL := w.DeliveryURL
+	before := *w
 	if e := a.applyUpdate(w, p, restWebhookCodes, restWebhookErrors, checkStatus); e != nil {
 		return nil, e
 	}
-	if err := a.opts.Store.SaveWebhook(c.r.Context(), w); err != nil {
+	if err := a.opts.Store.SaveWebhookEdit(c.r.Context(), &before, w); err != nil {
 		return nil, errRESTServer
 	}
-	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != oldURL)
+	a.pingIfDue(c.r.Context(), w, w.DeliveryURL != before.DeliveryURL)
 	return w, nil
 }
 

@@ -36,12 +36,13 @@ func (p *Page) setStatus(w http.ResponseWriter, r *http.Request, id int64) {
 		p.back(w, r, "unchanged", id, 0)
 		return
 	}
+	before := *wh
 	if status == redisstore.StatusActive {
 		wh.FailureCount = 0
 	}
 	wh.Status = status
 	wh.Modified = p.opts.Now().UTC()
-	if err := p.opts.Store.SaveWebhook(ctx, wh); err != nil {
+	if err := p.opts.Store.SaveWebhookEdit(ctx, &before, wh); err != nil {
 		if errors.Is(err, redisstore.ErrNotFound) {
 			p.fail(w, r, http.StatusNotFound, "No such webhook.")
 			return
