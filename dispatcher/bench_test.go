@@ -6,15 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/wcwebhooks/caddy-wc-webhooks/dispatcher"
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
@@ -55,7 +51,7 @@ func BenchmarkDispatch(b *testing.B) {
 		}
 	}
 	_ = rdb.ConfigResetStat(ctx).Err()
-	cpu0, self0 := redisCPU(ctx, b, rdb), processCPU()
+	cpu0, self0 := redistest.ServerCPU(b, rdb), processCPU()
 	b.ResetTimer() // measure draining the published burst
 	if err := d.Start(ctx); err != nil {
 		b.Fatal(err)
@@ -67,27 +63,10 @@ func BenchmarkDispatch(b *testing.B) {
 	b.ReportMetric(float64(4*b.N)/b.Elapsed().Seconds(), "deliveries/s")
 	b.ReportMetric((processCPU()-self0)*1e6/float64(4*b.N), "go-cpu-µs/delivery")
 	b.StopTimer() // Stop waits for the readers' blocking reads
-	b.ReportMetric((redisCPU(ctx, b, rdb)-cpu0)*1e6/float64(4*b.N), "redis-cpu-µs/delivery")
+	b.ReportMetric((redistest.ServerCPU(b, rdb)-cpu0)*1e6/float64(4*b.N), "redis-cpu-µs/delivery")
 	if testing.Verbose() {
 		b.Log(rdb.Info(ctx, "commandstats").Val())
 	}
-}
-
-// redisCPU returns the CPU seconds (user + system) redis-server has used.
-func redisCPU(ctx context.Context, b *testing.B, rdb *redis.Client) float64 {
-	info, err := rdb.Info(ctx, "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var sum float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
-			f, _ := strconv.ParseFloat(v, 64)
-			sum += f
-		}
-	}
-	return sum
 }
 
 // BenchmarkBarePost is a bare Go POST loop with 16 workers to the same

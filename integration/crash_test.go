@@ -30,6 +30,12 @@ func (e *testEnv) restartCaddy() {
 // on ports of its own.
 func (e *testEnv) twin(t testing.TB) *testEnv {
 	t.Helper()
+	return e.twinWith(t, func(tw *testEnv) string { return tw.Caddyfile(tw.opts) })
+}
+
+// twinWith is twin with the second process's Caddyfile made by caddyfile.
+func (e *testEnv) twinWith(t testing.TB, caddyfile func(tw *testEnv) string) *testEnv {
+	t.Helper()
 	tw := *e
 	tw.Dir = t.TempDir()
 	tw.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -38,7 +44,7 @@ func (e *testEnv) twin(t testing.TB) *testEnv {
 	tw.HTTPBase = fmt.Sprintf("http://127.0.0.1:%d", tw.httpPort)
 	tw.HTTPSBase = fmt.Sprintf("https://127.0.0.1:%d", tw.httpsPort)
 	tw.PlainBase = fmt.Sprintf("http://127.0.0.1:%d", tw.plainPort)
-	tw.Caddy = startCaddy(t, tw.Dir, tw.admin, tw.Caddyfile(tw.opts), tw.siteAddrs()...)
+	tw.Caddy = startCaddy(t, tw.Dir, tw.admin, caddyfile(&tw), tw.siteAddrs()...)
 	return &tw
 }
 

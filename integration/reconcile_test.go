@@ -44,16 +44,8 @@ func newReconcileEnv(t *testing.T) (e *eventsEnv, twin *testEnv) {
 	h.Standin.AddKey(svc)
 	h.Caddy.reload(reconcileCaddyfile(t, h.testEnv, svc))
 
-	tw := *h.testEnv
-	tw.Dir = t.TempDir()
-	tw.admin = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	tw.httpPort, tw.httpsPort, tw.plainPort = freePort(t), freePort(t), freePort(t)
-	tw.globalHTTP, tw.globalHTTPS = freePort(t), freePort(t)
-	tw.HTTPBase = fmt.Sprintf("http://127.0.0.1:%d", tw.httpPort)
-	tw.HTTPSBase = fmt.Sprintf("https://127.0.0.1:%d", tw.httpsPort)
-	tw.PlainBase = fmt.Sprintf("http://127.0.0.1:%d", tw.plainPort)
-	tw.Caddy = startCaddy(t, tw.Dir, tw.admin, reconcileCaddyfile(t, &tw, svc), tw.siteAddrs()...)
-	return &eventsEnv{hookEnv: h, Shop: shop}, &tw
+	tw := h.testEnv.twinWith(t, func(tw *testEnv) string { return reconcileCaddyfile(t, tw, svc) })
+	return &eventsEnv{hookEnv: h, Shop: shop}, tw
 }
 
 // eventKeys are the "topic id" of a receiver's deliveries (pings left

@@ -3,14 +3,11 @@ package redisstore_test
 import (
 	"bytes"
 	"context"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore"
+	"github.com/wcwebhooks/caddy-wc-webhooks/redisstore/redistest"
 )
 
 // BenchmarkJobPipeline runs the Redis side of b.N deliveries without HTTP:
@@ -45,16 +42,16 @@ func BenchmarkJobPipeline(b *testing.B) {
 		RequestBody:    string(payload), ResponseCode: "200", ResponseMessage: "OK",
 		ResponseHeaders: map[string]string{"Content-Length": "0"}, Summary: "HTTP 200 OK: ", Duration: "0.001"}
 	pol := redisstore.QueuePolicy{}
-	cpu0 := serverCPU(ctx, b, rdb)
+	cpu0 := redistest.ServerCPU(b, rdb)
 	b.ResetTimer()
 	done := 0
 	var phase [4]float64 // read, fan out, begin, finish
 	last := cpu0
 	mark := func(i int) {
 		if testing.Verbose() {
-			now := serverCPU(ctx, b, rdb)
+			now := redistest.ServerCPU(b, rdb)
 			phase[i] += now - last
-			last = serverCPU(ctx, b, rdb)
+			last = redistest.ServerCPU(b, rdb)
 		}
 	}
 	for done < events*len(hooks) {
@@ -104,27 +101,10 @@ func BenchmarkJobPipeline(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric((serverCPU(ctx, b, rdb)-cpu0)*1e6/float64(done), "redis-cpu-µs/delivery")
+	b.ReportMetric((redistest.ServerCPU(b, rdb)-cpu0)*1e6/float64(done), "redis-cpu-µs/delivery")
 	if testing.Verbose() {
 		b.Logf("redis CPU µs per delivery: read %.1f, fan out %.1f, begin %.1f, finish %.1f (measured apart)",
 			phase[0]*1e6/float64(done), phase[1]*1e6/float64(done), phase[2]*1e6/float64(done), phase[3]*1e6/float64(done))
 		b.Log(rdb.Info(ctx, "commandstats").Val())
 	}
-}
-
-// serverCPU returns the CPU seconds (user + system) redis-server has used.
-func serverCPU(ctx context.Context, b *testing.B, rdb *redis.Client) float64 {
-	info, err := rdb.Info(ctx, "cpu").Result()
-	if err != nil {
-		b.Fatal(err)
-	}
-	var sum float64
-	for _, line := range strings.Split(info, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok && (k == "used_cpu_user" || k == "used_cpu_sys") {
-			f, _ := strconv.ParseFloat(v, 64)
-			sum += f
-		}
-	}
-	return sum
 }

@@ -61,20 +61,30 @@ func bulkAction(f url.Values) string {
 	return a
 }
 
-// bulkPosts answers edit.php's bulk trash and restore.
-func (c *call) bulkPosts() bool {
-	f := c.requestValues()
-	action := bulkAction(f)
-	if action == "" {
-		return false
+// bulkGate reads a bulk request's form and action ("" when it is no bulk
+// trash or restore) and answers it as WordPress does when nobody is logged
+// in or the nonce is missing (answered is then true).
+func (c *call) bulkGate() (f url.Values, action string, answered bool) {
+	f = c.requestValues()
+	if action = bulkAction(f); action == "" {
+		return f, "", false
 	}
 	if !c.loggedIn() {
 		c.loginRedirect()
-		return true
+		return f, action, true
 	}
 	if f.Get("_wpnonce") == "" {
 		c.wpDie(403, "The link you followed has expired.")
-		return true
+		return f, action, true
+	}
+	return f, action, false
+}
+
+// bulkPosts answers edit.php's bulk trash and restore.
+func (c *call) bulkPosts() bool {
+	f, action, answered := c.bulkGate()
+	if action == "" || answered {
+		return answered
 	}
 	postType := f.Get("post_type")
 	if postType == "" {
@@ -132,18 +142,9 @@ func (c *call) bulkPosts() bool {
 
 // bulkOrders answers the HPOS list's bulk trash and restore.
 func (c *call) bulkOrders() bool {
-	f := c.requestValues()
-	action := bulkAction(f)
-	if action == "" {
-		return false
-	}
-	if !c.loggedIn() {
-		c.loginRedirect()
-		return true
-	}
-	if f.Get("_wpnonce") == "" {
-		c.wpDie(403, "The link you followed has expired.")
-		return true
+	f, action, answered := c.bulkGate()
+	if action == "" || answered {
+		return answered
 	}
 	back := c.r.Header.Get("Referer")
 	if back == "" {
