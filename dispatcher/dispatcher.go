@@ -29,14 +29,20 @@ type Dispatcher struct {
 	hardCtx context.Context // cancelled by Start's ctx or an expired Stop: abort in-flight
 	stopAll context.CancelFunc
 	stopNew context.CancelFunc
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // lane workers and outcome recording
+	readWG  sync.WaitGroup // readers and the maintenance loop
 
 	lanesMu  sync.Mutex
 	lanes    map[laneKey]*lane
 	inflight map[jobKey]struct{}
 	sem      chan struct{}
 	freed    chan struct{}      // signalled when a held job is released
-	soon     chan time.Duration // a job was deferred for this long: promote then
+	soon     chan time.Duration // a retry was scheduled this far ahead: promote then
+	parked   map[laneKey]bool   // lanes with jobs parked in Redis (park.go); lanesMu
+
+	multiRead    bool          // shared readers (readers.go)
+	shardGen     []uint64      // reads started per shard; mu
+	sitesChanged chan struct{} // closed when a site is added; mu
 }
 
 // siteState is one served site.
@@ -48,6 +54,12 @@ type siteState struct {
 	cacheMu  sync.Mutex
 	cached   []redisstore.Webhook
 	cachedAt time.Time
+
+	promMu    sync.Mutex // promote schedule (promote.go)
+	promoteAt time.Time
+	hintAt    time.Time
+	idle      time.Duration
+	active    time.Time // entries last read
 }
 
 // New returns a dispatcher; it does nothing until Start.
@@ -62,7 +74,8 @@ func New(opts Options) (*Dispatcher, error) {
 		client: dc, pingClient: pc,
 		sites: map[string]*siteState{}, lanes: map[laneKey]*lane{}, inflight: map[jobKey]struct{}{},
 		sem: make(chan struct{}, cfg.MaxConcurrent), freed: make(chan struct{}, 1),
-		soon: make(chan time.Duration, 16),
+		soon: make(chan time.Duration, 16), parked: map[laneKey]bool{},
+		multiRead: cfg.Store.MultiSiteReads(),
 	}, nil
 }
 
@@ -89,14 +102,16 @@ func (d *Dispatcher) AddSite(ctx context.Context, site *redisstore.Site, so Site
 	ss := &siteState{site: site, opts: so, batch: d.newBatchers(site)}
 	d.sites[site.Name()] = ss
 	if d.running {
-		d.startSite(ss)
+		d.siteAdded(ss)
 	}
 	return nil
 }
 
-// Start launches the workers: one reader per site (XREADGROUP on its event
-// and work streams), a maintenance loop (promote due retries, reclaim
-// stale entries, discover sites) and delivery workers on demand. Calling
+// Start launches the workers: the readers (on a standalone Redis a few
+// shared readers, each one XREADGROUP over the event and work streams of
+// its share of the sites; on a Cluster one per site), a maintenance loop
+// (promote due retries, reclaim stale entries and expired parked jobs,
+// discover sites) and delivery workers on demand. Calling
 // it while running does nothing. Cancelling ctx is a hard stop: in-flight
 // attempts are aborted and left for reclaim; use Stop for a clean one.
 func (d *Dispatcher) Start(ctx context.Context) error {
@@ -109,18 +124,23 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	d.loopCtx, d.stopNew = context.WithCancel(d.hardCtx)
 	d.running = true
 	for _, ss := range d.sites {
-		d.startSite(ss)
+		if !d.shared(ss) {
+			d.startSite(ss)
+		}
 	}
-	d.wg.Add(1)
+	d.startReaders()
+	d.readWG.Add(1)
 	go d.maintain(d.loopCtx)
 	d.log.Info("webhook dispatcher started", zap.Int("sites", len(d.sites)))
 	return nil
 }
 
 // Stop stops reading new work and waits for in-flight attempts to finish;
-// jobs read but not started stay pending and are reclaimed later (by any
-// dispatcher) after VisibilityTimeout. When ctx ends first, in-flight
-// attempts are aborted (left for reclaim) and Stop returns ctx's error.
+// jobs read but not started are handed back to the work stream at once
+// (any dispatcher takes them), and parked jobs of this process are
+// released to the next dispatcher's recovery. When ctx ends first,
+// in-flight attempts are aborted (left for reclaim after
+// VisibilityTimeout) and Stop returns ctx's error.
 // Readers notice the stop when their blocking read returns (at most
 // ReadBlock, default 2 s). Calling it when stopped does nothing; Start
 // may be called again afterwards.
@@ -135,10 +155,18 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.mu.Unlock()
 	stopNew()
 	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
+	go func() {
+		// Once the readers are out, no job joins a lane any more: hand
+		// back what the lanes hold, then wait for the attempts in flight.
+		d.readWG.Wait()
+		d.handBackQueued()
+		d.wg.Wait()
+		close(done)
+	}()
 	var err error
 	select {
 	case <-done:
+		d.releaseParked()
 	case <-ctx.Done():
 		err = ctx.Err()
 		stopAll()
@@ -151,7 +179,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 
 // startSite launches the reader of ss; d.mu is held.
 func (d *Dispatcher) startSite(ss *siteState) {
-	d.wg.Add(1)
+	d.readWG.Add(1)
 	go d.readLoop(d.loopCtx, ss)
 }
 
@@ -162,14 +190,14 @@ func (d *Dispatcher) QueueStats(ctx context.Context, site *redisstore.Site) (red
 
 // readLoop reads a site's event and work streams until ctx ends.
 func (d *Dispatcher) readLoop(ctx context.Context, ss *siteState) {
-	defer d.wg.Done()
+	defer d.readWG.Done()
 	log := d.log.With(zap.String("site", ss.site.Name()))
 	for ctx.Err() == nil {
 		n := d.readBudget(ctx)
 		if n == 0 {
 			return
 		}
-		evs, jobs, err := ss.site.ReadQueues(ctx, d.cfg.ConsumerName, n, d.cfg.ReadBlock)
+		evs, jobs, err := ss.site.ReadQueues(d.hardCtx, d.cfg.ConsumerName, n, d.cfg.ReadBlock)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -178,30 +206,26 @@ func (d *Dispatcher) readLoop(ctx context.Context, ss *siteState) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		d.handle(ctx, ss, evs, jobs)
+		d.handle(d.hardCtx, ss, evs, jobs) // read before a stop: still fanned out, handed back
 	}
 }
 
 // handle fans out events and hands jobs to their webhook's lane.
 func (d *Dispatcher) handle(ctx context.Context, ss *siteState, evs []redisstore.Event, jobs []redisstore.QueuedJob) {
+	if len(evs)+len(jobs) > 0 {
+		ss.touch(time.Now())
+	}
 	if err := d.fanOut(ctx, ss, evs); err != nil && ctx.Err() == nil {
 		d.log.Warn("fan out failed; the events stay pending", zap.String("site", ss.site.Name()),
 			zap.Int("events", len(evs)), zap.Error(err))
 	}
+	var full []redisstore.QueuedJob
 	for _, q := range jobs {
-		ok, wait := d.submit(ss, q)
-		if ok {
-			continue
-		}
-		select {
-		case d.soon <- wait:
-		default:
-		}
-		if err := ss.site.DeferJob(d.hardCtx, q, wait); err != nil {
-			d.log.Warn("defer job failed; it stays pending", zap.String("site", ss.site.Name()),
-				zap.Int64("job", q.JobID), zap.Error(err))
+		if ok, _ := d.submit(ss, q); !ok {
+			full = append(full, q)
 		}
 	}
+	d.park(ss, full)
 }
 
 // fanOut creates the jobs of the events, one per active webhook of the
@@ -254,36 +278,18 @@ func (d *Dispatcher) activeWebhooks(ctx context.Context, ss *siteState) ([]redis
 	return ss.cached, nil
 }
 
-// promoteAll moves due jobs of every site to the work streams and returns
-// when to look again: when the next one is due, at most PromoteInterval,
-// at least 5 ms.
-func (d *Dispatcher) promoteAll(ctx context.Context) time.Duration {
-	wait := d.cfg.PromoteInterval
-	for _, ss := range d.siteList() {
-		_, next, err := ss.site.PromoteDue(ctx, 1000)
-		if err != nil {
-			if ctx.Err() == nil {
-				d.log.Warn("promote due retries failed", zap.String("site", ss.site.Name()), zap.Error(err))
-			}
-			continue
-		}
-		if next >= 0 && next < wait {
-			wait = next
-		}
-	}
-	return max(wait, 5*time.Millisecond)
-}
-
 // maintain promotes due retries and deferred jobs (when they fall due, at
 // least every PromoteInterval), reclaims stale entries and discovers sites
 // until ctx ends.
 func (d *Dispatcher) maintain(ctx context.Context) {
-	defer d.wg.Done()
-	promote := time.NewTimer(d.cfg.PromoteInterval)
+	defer d.readWG.Done()
+	promote := time.NewTimer(0)
 	defer promote.Stop()
-	promoteAt := time.Now().Add(d.cfg.PromoteInterval)
+	promoteAt := time.Now()
 	reclaim := time.NewTicker(d.cfg.ReclaimInterval)
 	defer reclaim.Stop()
+	sweep := time.NewTicker(parkRecoverSweep)
+	defer sweep.Stop()
 	discover := time.NewTicker(d.cfg.SiteRefresh)
 	defer discover.Stop()
 	prune := time.NewTicker(time.Minute)
@@ -319,6 +325,9 @@ func (d *Dispatcher) maintain(ctx context.Context) {
 				}
 				d.handle(ctx, ss, evs, jobs)
 			}
+			d.recoverParked(ctx, false)
+		case <-sweep.C:
+			d.recoverParked(ctx, true)
 		case <-prune.C:
 			for _, ss := range d.siteList() {
 				if n, err := ss.site.PruneConsumers(ctx, d.cfg.ConsumerName, d.cfg.ConsumerExpiry); err != nil && ctx.Err() == nil {

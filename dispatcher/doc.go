@@ -7,7 +7,10 @@
 //
 //  1. Publish appends an Event to the site's event stream (one XADD).
 //  2. A dispatcher serving the site reads it (consumer group "wcwh", one
-//     consumer name per process), lists the site's active webhooks (cached
+//     consumer name per process; on a standalone Redis two shared readers
+//     each read their share of the sites with one blocking XREADGROUP, so
+//     blocked reads hold two connections whatever the number of sites; on
+//     a Cluster one reader per site), lists the site's active webhooks (cached
 //     WebhookCacheTTL, default 1 s), keeps those whose topic equals the
 //     event's (and whose api_version equals the event's APIVersion, when it
 //     names one), and in one Lua script call per read (each event atomic
@@ -17,16 +20,20 @@
 //  3. A process holds at most 2×MaxConcurrent jobs read and unfinished;
 //     it reads no more until some finish, so other processes take the rest.
 //     A job goes to its webhook's lane (at most MaxPerWebhook, default 4,
-//     in flight per webhook and MaxConcurrent, default 64, in total; a full
-//     lane puts the job back in Redis for about the time the lane needs to
-//     work off its queue, at most DeferDelay, default 1 s).
+//     in flight per webhook and MaxConcurrent, default 64, in total). When
+//     the lane already holds LaneQueue jobs (a slow or hung receiver), the
+//     overflow is parked in Redis in a list of that webhook, one script per
+//     read, and moved back to the work stream as the lane gets room; the
+//     parked jobs' lease (VisibilityTimeout, renewed by each park and
+//     unpark) lets any dispatcher move them back when this one dies.
 //  4. Begin (one script) checks this process still holds the entry,
-//     restarts its lease, counts the receive, drops the job when the
-//     webhook is gone, and reserves the delivery log id. A paused or
-//     disabled webhook's job is dropped (it gets nothing).
+//     restarts its lease when the entry waited (idle longer than
+//     min(1 s, half the visibility margin)), counts the receive, drops
+//     the job when the webhook is gone, and reserves the delivery log id.
+//     A paused or disabled webhook's job is dropped (it gets nothing).
 //  5. The POST is sent and its outcome recorded in one script: complete
-//     (XACK+XDEL, log entry, failure_count reset) or fail (XACK+XDEL, log
-//     entry, and either a retry in the delayed set or the final failure).
+//     (XACK, log entry, failure_count reset) or fail (XACK, log entry,
+//     and either a retry in the delayed set or the final failure).
 //
 // Begins and outcomes of concurrent workers are group-committed: one
 // script call handles up to 32 jobs, each job's change atomic on its own,
@@ -34,16 +41,20 @@
 // background while the worker takes its lane's next job; its entry stays
 // pending until then, so a crash means redelivery, and Stop waits for it.
 //
-// Due retries and deferred jobs are promoted to the work stream when they
-// fall due (checked at least every PromoteInterval, default 250 ms) by a
-// script that uses Redis server time. Entries a
+// Due retries are promoted to the work stream when they fall due by a
+// script that uses Redis server time: each site is promoted when its next
+// delayed job is due, when this process schedules a retry for it, and
+// otherwise at an interval that doubles from PromoteInterval (default
+// 250 ms) to 4 s while nothing is due. Stop hands jobs read but not
+// started back to the work stream at once. Entries a
 // crashed process held longer than VisibilityTimeout (default HTTPTimeout
 // + 30 s; must exceed the HTTP and ping timeouts) are reclaimed every
 // ReclaimInterval (default 5 s) with XAUTOCLAIM. A job picked up
 // MaxReceives (default 5) times without finishing is set aside as poison
-// in the dead stream; receives are counted apart from HTTP attempts. Work
-// streams are never trimmed; entries leave them only by XACK+XDEL inside
-// the script that records the job's new state.
+// in the dead stream; receives are counted apart from HTTP attempts. An
+// entry is acknowledged by the script that records the job's new state;
+// the streams are trimmed only below the group's oldest pending entry
+// (never an entry still pending or unread; see package redisstore).
 //
 // # The request
 //

@@ -79,7 +79,9 @@ func (d *Dispatcher) deferDelay(l *lane) time.Duration {
 }
 
 // laneWorker drains a lane until it is empty or the dispatcher stops;
-// jobs left queued at a stop stay pending in Redis for reclaim.
+// jobs left queued at a stop are handed back to the work stream at once
+// (handBack). When jobs of the lane are parked (park.go), it moves them
+// back as the lane gets room.
 func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 	defer d.wg.Done()
 	for {
@@ -89,28 +91,43 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 				delete(d.inflight, jobKey{lk.site, w.q.JobID})
 			}
 			d.signalFreed()
+			var back []work
+			room := 0
 			if d.loopCtx.Err() != nil {
-				l.q = nil
+				back, l.q = l.q, nil
+			} else {
+				room = d.takeUnpark(lk, l)
 			}
 			l.active--
 			if l.active == 0 && len(l.q) == 0 {
 				delete(d.lanes, lk)
 			}
 			d.lanesMu.Unlock()
+			d.handBack(lk, back)
+			if room > 0 {
+				d.unpark(d.siteOf(lk.site), lk, room, d.parkLease())
+			}
 			return
 		}
 		w := l.q[0]
 		l.q = l.q[1:]
+		room := d.takeUnpark(lk, l)
 		d.lanesMu.Unlock()
+		if room > 0 {
+			d.unpark(w.ss, lk, room, d.parkLease())
+		}
 
 		started := time.Now()
 		select {
 		case d.sem <- struct{}{}:
 			if d.loopCtx.Err() == nil {
 				d.process(d.hardCtx, w)
+			} else {
+				d.handBack(lk, []work{w})
 			}
 			<-d.sem
 		case <-d.loopCtx.Done():
+			d.handBack(lk, []work{w})
 		}
 		took := time.Since(started)
 		d.lanesMu.Lock()
@@ -162,7 +179,9 @@ func (d *Dispatcher) readBudget(ctx context.Context) int {
 func (d *Dispatcher) process(ctx context.Context, w work) {
 	site := w.ss.site
 	pol := d.cfg.policy()
-	log := d.log.With(zap.String("site", site.Name()), zap.Int64("job", w.q.JobID), zap.Int64("webhook", w.q.WebhookID))
+	// WithLazy: the fields are encoded only when something is logged, not
+	// once per job.
+	log := d.log.WithLazy(zap.String("site", site.Name()), zap.Int64("job", w.q.JobID), zap.Int64("webhook", w.q.WebhookID))
 	br, err := d.beginJob(ctx, w.ss, w.q)
 	outcome, job, hook := br.Outcome, br.Job, br.Webhook
 	if err != nil {
@@ -239,6 +258,7 @@ func (d *Dispatcher) record(ctx context.Context, w work, job *redisstore.Job, a 
 	switch res {
 	case redisstore.FailRetry:
 		outcomeName = OutcomeRetry
+		d.promoteHint(w.ss, retryIn)
 	case redisstore.FailDisabled:
 		outcomeName = OutcomeDisabled
 		d.cfg.Metrics.WebhookDisabled(site.Name())

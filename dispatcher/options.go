@@ -97,13 +97,11 @@ type Options struct {
 	MaxConcurrent int
 	// MaxPerWebhook bounds attempts in flight per webhook. Default 4.
 	MaxPerWebhook int
-	// LaneQueue bounds jobs waiting in memory per webhook; more are put
-	// back in Redis for DeferDelay. Default 64.
+	// LaneQueue bounds jobs waiting in memory per webhook; more are parked
+	// in Redis until the lane has room. Default 64.
 	LaneQueue int
-	// DeferDelay bounds how long a job waits when its webhook's lane is
-	// full; the wait is the time the lane needs to work off its queue
-	// (measured), at least 5 ms and at most DeferDelay.
-	// Default 1 s.
+	// DeferDelay is no longer used: the overflow of a full lane is parked
+	// in Redis instead of deferred. Kept for compatibility.
 	DeferDelay time.Duration
 
 	// ReadCount and ReadBlock tune XREADGROUP. Defaults 64 and 2 s.
@@ -237,6 +235,7 @@ func (c config) policy() redisstore.QueuePolicy {
 	return redisstore.QueuePolicy{
 		KeepDeliveries: c.KeepDeliveries, Retention: c.JobRetention,
 		MaxFailures: c.MaxFailures, MaxReceives: c.MaxReceives,
+		LeaseRenewAfter: max(time.Millisecond, min(time.Second, (c.VisibilityTimeout-max(c.HTTPTimeout, c.PingTimeout))/2)),
 	}
 }
 

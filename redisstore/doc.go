@@ -97,7 +97,10 @@
 //	P dq:dlj:<dlid>   string  job id of logged delivery <dlid>; no longer written
 //	                          (still read for logs written before j<dlid> fields)
 //	P dq:dead         stream  jobs that failed or were set aside as poison (MAXLEN ~ 10000)
+//	P dq:park:<wid>   list    job ids of webhook <wid> parked while its dispatcher's lane is full
+//	P dq:parked       zset    webhook ids with parked jobs, score = lease end unix ms (server time)
 //	<prefix>:sites    set     names of sites the dispatcher serves (not per site)
+//	<prefix>:parked   set     names of sites that may have parked jobs (not per site; see park.go)
 //
 // Both streams have the consumer group "wcwh", created from id 0 so events
 // appended before the group existed are not skipped.
