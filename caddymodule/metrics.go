@@ -39,6 +39,7 @@ type dispatchMetrics struct {
 	streamLag     *prometheus.GaugeVec     // site, stream
 	pending       *prometheus.GaugeVec     // site, stream
 	delayed       *prometheus.GaugeVec     // site
+	parked        *prometheus.GaugeVec     // site
 	statsFailures prometheus.Counter
 }
 
@@ -74,6 +75,7 @@ func newDispatchMetrics() *dispatchMetrics {
 		streamLag:    gauge("stream_lag", "Entries waiting in a site's stream (events: not yet fanned out; work: jobs not yet finished).", "site", "stream"),
 		pending:      gauge("stream_pending", "Entries of a site's stream read by a consumer and not yet finished.", "site", "stream"),
 		delayed:      gauge("retries_waiting", "Jobs of a site waiting for their retry time.", "site"),
+		parked:       gauge("jobs_parked", "Jobs of a site parked while their webhook's receiver is slow or down.", "site"),
 		statsFailures: prometheus.NewCounter(prometheus.CounterOpts(opts("queue_stats_errors_total",
 			"Failed refreshes of the queue gauges."))),
 	}
@@ -82,7 +84,7 @@ func newDispatchMetrics() *dispatchMetrics {
 // collectors lists every collector.
 func (m *dispatchMetrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.events, m.jobs, m.deliveries, m.retries, m.attempt, m.eventLatency,
-		m.disabled, m.poisoned, m.pings, m.streamLag, m.pending, m.delayed, m.statsFailures}
+		m.disabled, m.poisoned, m.pings, m.streamLag, m.pending, m.delayed, m.parked, m.statsFailures}
 }
 
 // register adds the collectors to reg; collectors already there are fine.
@@ -164,6 +166,7 @@ func (m *dispatchMetrics) refreshQueues(ctx context.Context, d *dispatcher.Dispa
 		m.pending.WithLabelValues(name, "events").Set(float64(st.EventsPending))
 		m.pending.WithLabelValues(name, "work").Set(float64(st.ReadyPending))
 		m.delayed.WithLabelValues(name).Set(float64(st.Delayed))
+		m.parked.WithLabelValues(name).Set(float64(st.Parked))
 	}
 }
 

@@ -221,7 +221,7 @@ func (d *Dispatcher) handle(ctx context.Context, ss *siteState, evs []redisstore
 	}
 	var full []redisstore.QueuedJob
 	for _, q := range jobs {
-		if ok, _ := d.submit(ss, q); !ok {
+		if !d.submit(ss, q) {
 			full = append(full, q)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,7 +30,6 @@ func TestSlowReceiverDoesNotBlockFast(t *testing.T) {
 	opts.MaxPerWebhook = 2
 	opts.MaxConcurrent = 4
 	opts.LaneQueue = 3
-	opts.DeferDelay = 10 * time.Millisecond
 	start(t, opts, site)
 
 	for i := range 20 {

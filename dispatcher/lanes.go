@@ -26,9 +26,6 @@ type jobKey struct {
 type lane struct {
 	q      []work
 	active int
-	// avg is a moving average of how long one job of this lane takes
-	// (attempt and bookkeeping), for deferDelay.
-	avg time.Duration
 }
 
 type work struct {
@@ -36,17 +33,16 @@ type work struct {
 	q  redisstore.QueuedJob
 }
 
-// submit queues q on its webhook's lane. It returns false and how long the
-// job should wait when the lane is full (the caller defers the job in
-// Redis). A job already queued or in flight here (read again by a reclaim)
-// is ignored.
-func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) (bool, time.Duration) {
+// submit queues q on its webhook's lane. It returns false when the lane is
+// full (the caller parks the job in Redis). A job already queued or in
+// flight here (read again by a reclaim) is ignored.
+func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
 	lk := laneKey{ss.site.Name(), q.WebhookID}
 	jk := jobKey{ss.site.Name(), q.JobID}
 	d.lanesMu.Lock()
 	defer d.lanesMu.Unlock()
 	if _, dup := d.inflight[jk]; dup {
-		return true, 0
+		return true
 	}
 	l := d.lanes[lk]
 	if l == nil {
@@ -54,7 +50,7 @@ func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) (bool, time.D
 		d.lanes[lk] = l
 	}
 	if len(l.q) >= d.cfg.LaneQueue {
-		return false, d.deferDelay(l)
+		return false
 	}
 	d.inflight[jk] = struct{}{}
 	l.q = append(l.q, work{ss, q})
@@ -63,19 +59,7 @@ func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) (bool, time.D
 		d.wg.Add(1)
 		go d.laneWorker(lk, l)
 	}
-	return true, 0
-}
-
-// deferDelay is how long a job that finds its lane full waits in Redis:
-// about the time the lane needs to work off its queue, so a fast receiver's
-// backlog comes back just in time and a slow one's no more often than
-// DeferDelay (the bound, default 1 s). At least 5 ms. lanesMu is held.
-func (d *Dispatcher) deferDelay(l *lane) time.Duration {
-	if l.avg <= 0 {
-		return d.cfg.DeferDelay
-	}
-	drain := l.avg * time.Duration(len(l.q)) / time.Duration(max(l.active, 1))
-	return min(max(drain, 5*time.Millisecond), d.cfg.DeferDelay)
+	return true
 }
 
 // laneWorker drains a lane until it is empty or the dispatcher stops;
@@ -117,7 +101,6 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 			d.unpark(w.ss, lk, room, d.parkLease())
 		}
 
-		started := time.Now()
 		select {
 		case d.sem <- struct{}{}:
 			if d.loopCtx.Err() == nil {
@@ -129,14 +112,8 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		case <-d.loopCtx.Done():
 			d.handBack(lk, []work{w})
 		}
-		took := time.Since(started)
 		d.lanesMu.Lock()
 		delete(d.inflight, jobKey{lk.site, w.q.JobID})
-		if l.avg == 0 {
-			l.avg = took
-		} else {
-			l.avg += (took - l.avg) / 8
-		}
 		d.lanesMu.Unlock()
 		d.signalFreed()
 	}

@@ -89,6 +89,13 @@ func TestMetricsAndSiteDiscovery(t *testing.T) {
 			require.Equal(t, "https://shop.example/", r.header.Get("X-WC-Webhook-Source"))
 		}
 	}
+	// The queue drains when the finish script ran; the metrics are counted
+	// just after it, in the attempt's goroutine.
+	eventually(t, "every metric counted", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return m.pings == 1 && m.disabled == 1 && m.latency == 1 && m.attempts[dispatcher.OutcomeSuccess]+m.attempts[dispatcher.OutcomeRetry]+m.attempts[dispatcher.OutcomeDisabled] == 4
+	})
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	require.Equal(t, 2, m.fanned)

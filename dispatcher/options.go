@@ -37,7 +37,6 @@ const (
 	DefaultReclaimInterval    = 5 * time.Second
 	DefaultWebhookCacheTTL    = time.Second
 	DefaultSiteRefresh        = 10 * time.Second
-	DefaultDeferDelay         = time.Second
 	DefaultConsumerExpiry     = 24 * time.Hour
 )
 
@@ -100,9 +99,6 @@ type Options struct {
 	// LaneQueue bounds jobs waiting in memory per webhook; more are parked
 	// in Redis until the lane has room. Default 64.
 	LaneQueue int
-	// DeferDelay is no longer used: the overflow of a full lane is parked
-	// in Redis instead of deferred. Kept for compatibility.
-	DeferDelay time.Duration
 
 	// ReadCount and ReadBlock tune XREADGROUP. Defaults 64 and 2 s.
 	ReadCount int
@@ -204,7 +200,6 @@ func (o Options) withDefaults() (config, error) {
 	num(&o.MaxConcurrent, DefaultMaxConcurrent)
 	num(&o.MaxPerWebhook, DefaultMaxPerWebhook)
 	num(&o.LaneQueue, DefaultLaneQueue)
-	dur(&o.DeferDelay, DefaultDeferDelay)
 	num(&o.ReadCount, DefaultReadCount)
 	dur(&o.ReadBlock, DefaultReadBlock)
 	dur(&o.PromoteInterval, DefaultPromoteInterval)

@@ -40,6 +40,7 @@ func TestParkAndUnpark(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(1), qs.ReadyPending, "parked jobs left the work stream")
 	require.Equal(t, int64(1), qs.Ready)
+	require.Equal(t, int64(4), qs.Parked, "and are counted as parked")
 	sites, err := s.ParkedSites(ctx)
 	require.NoError(t, err)
 	require.Equal(t, []string{"shop"}, sites)
@@ -54,6 +55,9 @@ func TestParkAndUnpark(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, moved)
 	require.Equal(t, 1, left)
+	qs, err = site.QueueStats(ctx)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), qs.Parked)
 	_, back := readOne(t, site, "c")
 	require.Len(t, back, 3)
 	for i, q := range back {

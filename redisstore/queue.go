@@ -138,6 +138,7 @@ type QueueStats struct {
 	Ready         int64 // jobs in the work stream
 	ReadyPending  int64 // of which read and not finished (in flight or lost with a consumer)
 	Delayed       int64 // jobs waiting for a retry
+	Parked        int64 // jobs parked while their webhook's lane is full
 }
 
 // QueueStats returns the sizes of the site's queues in one pipeline.
@@ -145,10 +146,12 @@ func (st *Site) QueueStats(ctx context.Context) (QueueStats, error) {
 	var qs QueueStats
 	var el, rl, dc *redis.IntCmd
 	var ep, rp *redis.XPendingCmd
+	var parked *redis.StringSliceCmd
 	_, err := st.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		el = p.XLen(ctx, st.evKey())
 		rl = p.XLen(ctx, st.readyKey())
 		dc = p.ZCard(ctx, st.key("dq", "delayed"))
+		parked = p.ZRange(ctx, st.parkedKey(), 0, -1)
 		ep = p.XPending(ctx, st.evKey(), QueueGroup)
 		rp = p.XPending(ctx, st.readyKey(), QueueGroup)
 		return nil
@@ -162,6 +165,20 @@ func (st *Site) QueueStats(ctx context.Context) (QueueStats, error) {
 	}
 	if v := rp.Val(); v != nil {
 		qs.ReadyPending = v.Count
+	}
+	if hooks := parked.Val(); len(hooks) > 0 {
+		lens := make([]*redis.IntCmd, len(hooks))
+		if _, err := st.store.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, w := range hooks {
+				lens[i] = p.LLen(ctx, st.key("dq", "park", w))
+			}
+			return nil
+		}); err != nil {
+			return qs, fmt.Errorf("redisstore: queue stats: %w", err)
+		}
+		for _, n := range lens {
+			qs.Parked += n.Val()
+		}
 	}
 	return qs, nil
 }

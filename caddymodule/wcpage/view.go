@@ -151,7 +151,7 @@ func (p *Page) queue(ctx context.Context) *queueView {
 		p.opts.Logger.Error("operator page: queue stats", zap.Error(err))
 		return nil
 	}
-	q := &queueView{Pending: qs.Events + qs.Ready - qs.ReadyPending, InFlight: qs.ReadyPending, Retrying: qs.Delayed}
+	q := &queueView{Pending: qs.Events + qs.Ready - qs.ReadyPending + qs.Parked, InFlight: qs.ReadyPending, Retrying: qs.Delayed}
 	if q.Pending < 0 {
 		q.Pending = 0
 	}

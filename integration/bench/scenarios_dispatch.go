@@ -75,7 +75,7 @@ func drain(ctx context.Context, site *redisstore.Site, timeout time.Duration) bo
 	deadline := time.Now().Add(timeout)
 	for {
 		qs, err := site.QueueStats(ctx)
-		if err == nil && qs.Events == 0 && qs.Ready == 0 && qs.Delayed == 0 {
+		if err == nil && qs.Events == 0 && qs.Ready == 0 && qs.Delayed == 0 && qs.Parked == 0 {
 			return true
 		}
 		if time.Now().After(deadline) {

@@ -223,7 +223,7 @@ func (e *env) stats() (redisstore.QueueStats, error) {
 // drained reports whether no event, job, retry or pending entry is left.
 func (e *env) drained() bool {
 	qs, err := e.stats()
-	return err == nil && qs.Events == 0 && qs.Ready == 0 && qs.ReadyPending == 0 && qs.EventsPending == 0 && qs.Delayed == 0
+	return err == nil && qs.Events == 0 && qs.Ready == 0 && qs.ReadyPending == 0 && qs.EventsPending == 0 && qs.Delayed == 0 && qs.Parked == 0
 }
 
 // logs returns the last lines of every Caddy's and Redis's output.

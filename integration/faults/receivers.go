@@ -88,8 +88,8 @@ func (s *suite) receiverHang(r *result) (*env, error) {
 	hangEnd := hangStart.Add(d)
 	time.Sleep(time.Until(hangEnd.Add(-200 * time.Millisecond)))
 	if qs, err := e.stats(); err == nil {
-		r.note("queues just before the hang ended: %d jobs in the work stream (%d read, unfinished), %d waiting in the delayed set",
-			qs.Ready, qs.ReadyPending, qs.Delayed)
+		r.note("queues just before the hang ended: %d jobs in the work stream (%d read, unfinished), %d waiting in the delayed set, %d parked",
+			qs.Ready, qs.ReadyPending, qs.Delayed, qs.Parked)
 	}
 	if err := s.finish(e, p, r, rcs...); err != nil {
 		return e, err
