@@ -42,6 +42,7 @@ type Dispatcher struct {
 
 	multiRead    bool          // shared readers (readers.go)
 	shardGen     []uint64      // reads started per shard; mu
+	fresh        []*freshSites // sites added but not yet read by their shard; mu
 	sitesChanged chan struct{} // closed when a site is added; mu
 }
 

@@ -43,6 +43,7 @@ func (d *Dispatcher) startReaders() {
 		return
 	}
 	d.shardGen = make([]uint64, readShards)
+	d.fresh = make([]*freshSites, readShards)
 	if d.sitesChanged == nil {
 		d.sitesChanged = make(chan struct{})
 	}
@@ -54,7 +55,8 @@ func (d *Dispatcher) startReaders() {
 
 // siteAdded starts reading a site added while running; d.mu is held. A
 // shared reader includes it from its next read; until then (its current
-// read blocks up to ReadBlock) an interim reader reads the site alone.
+// read blocks up to ReadBlock) the shard's interim reader reads it, with
+// the other sites added meanwhile, in one XREADGROUP.
 func (d *Dispatcher) siteAdded(ss *siteState) {
 	if !d.shared(ss) {
 		d.startSite(ss)
@@ -63,8 +65,21 @@ func (d *Dispatcher) siteAdded(ss *siteState) {
 	close(d.sitesChanged)
 	d.sitesChanged = make(chan struct{})
 	i := shardOf(ss.site.Name())
+	if f := d.fresh[i]; f != nil {
+		f.sites = append(f.sites, ss)
+		f.gen = d.shardGen[i] // every one of them needs a read that begins after now
+		return
+	}
+	d.fresh[i] = &freshSites{sites: []*siteState{ss}, gen: d.shardGen[i]}
 	d.readWG.Add(1)
-	go d.freshReader(d.loopCtx, ss, i, d.shardGen[i])
+	go d.freshReader(d.loopCtx, i)
+}
+
+// freshSites are the sites added to a shard while its reader's read of
+// generation gen (the last one begun when a site was added) runs.
+type freshSites struct {
+	sites []*siteState
+	gen   uint64
 }
 
 // shardSites returns the sites of shard i and marks a new read of it.
@@ -108,45 +123,97 @@ func (d *Dispatcher) shardLoop(ctx context.Context, i int) {
 			sleep(ctx, time.Second)
 			continue
 		}
-		if len(got) == 1 {
-			d.handle(d.hardCtx, by[got[0].Site], got[0].Events, got[0].Jobs)
-			continue
-		}
-		var wg sync.WaitGroup
-		for _, e := range got {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				d.handle(d.hardCtx, by[e.Site], e.Events, e.Jobs)
-			}()
-		}
-		wg.Wait()
+		d.handleAll(got, by)
+		d.followHot(ctx, got, by)
 	}
 }
 
-// freshReader reads one site alone until shard i has started a read that
-// includes it (its generation passed gen).
-func (d *Dispatcher) freshReader(ctx context.Context, ss *siteState, i int, gen uint64) {
+// handleAll handles the entries read for several sites, in parallel.
+func (d *Dispatcher) handleAll(got []redisstore.SiteEntries, by map[*redisstore.Site]*siteState) {
+	if len(got) == 1 {
+		d.handle(d.hardCtx, by[got[0].Site], got[0].Events, got[0].Jobs)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, e := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.handle(d.hardCtx, by[e.Site], e.Events, e.Jobs)
+		}()
+	}
+	wg.Wait()
+}
+
+// Hot sites: an XREADGROUP over a shard's streams costs Redis time in
+// proportion to the number of streams, so while some sites have traffic
+// the shard reader keeps reading just those, without blocking (one small
+// XREADGROUP each), for up to hotRounds reads or hotSpan, before the next
+// read over the whole shard lets the others in.
+const (
+	hotRounds = 16
+	hotSpan   = 20 * time.Millisecond
+)
+
+// followHot reads the sites that had entries again, alone and without
+// blocking, until they run dry or the hotRounds / hotSpan bound is met.
+func (d *Dispatcher) followHot(ctx context.Context, got []redisstore.SiteEntries, by map[*redisstore.Site]*siteState) {
+	hot := make([]*redisstore.Site, 0, len(got))
+	for _, e := range got {
+		hot = append(hot, e.Site)
+	}
+	deadline := time.Now().Add(hotSpan)
+	for round := 0; round < hotRounds && len(hot) > 0 && time.Now().Before(deadline) && ctx.Err() == nil; round++ {
+		var again []redisstore.SiteEntries
+		for _, st := range hot {
+			n := d.readBudget(ctx)
+			if n == 0 {
+				return
+			}
+			evs, jobs, err := st.ReadQueues(d.hardCtx, d.cfg.ConsumerName, n, -1)
+			if err != nil || len(evs)+len(jobs) == 0 {
+				continue
+			}
+			again = append(again, redisstore.SiteEntries{Site: st, Events: evs, Jobs: jobs})
+		}
+		d.handleAll(again, by)
+		hot = hot[:0]
+		for _, e := range again {
+			hot = append(hot, e.Site)
+		}
+	}
+}
+
+// freshReader reads the sites added to shard i until the shard has
+// started a read that includes them (its generation passed theirs).
+func (d *Dispatcher) freshReader(ctx context.Context, i int) {
 	defer d.readWG.Done()
 	for ctx.Err() == nil {
 		d.mu.Lock()
-		done := d.shardGen[i] > gen
-		d.mu.Unlock()
-		if done {
+		f := d.fresh[i]
+		if d.shardGen[i] > f.gen {
+			d.fresh[i] = nil
+			d.mu.Unlock()
 			return
 		}
+		sites := make([]*redisstore.Site, len(f.sites))
+		by := make(map[*redisstore.Site]*siteState, len(f.sites))
+		for k, ss := range f.sites {
+			sites[k], by[ss.site] = ss.site, ss
+		}
+		d.mu.Unlock()
 		n := d.readBudget(ctx)
 		if n == 0 {
-			return
+			break
 		}
-		evs, jobs, err := ss.site.ReadQueues(d.hardCtx, d.cfg.ConsumerName, n, freshBlock)
+		got, err := d.cfg.Store.ReadSites(d.hardCtx, sites, d.cfg.ConsumerName, n, freshBlock)
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
 			sleep(ctx, freshBlock)
 			continue
 		}
-		d.handle(d.hardCtx, ss, evs, jobs)
+		d.handleAll(got, by)
 	}
+	d.mu.Lock()
+	d.fresh[i] = nil
+	d.mu.Unlock()
 }

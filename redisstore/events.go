@@ -92,8 +92,9 @@ func (s *Store) KnownSites(ctx context.Context) ([]string, error) {
 }
 
 // ReadQueues reads new entries of the site's event and work streams for
-// consumer with one XREADGROUP (COUNT count per stream, BLOCK block; block
-// must be > 0). A missing group is recreated. Nothing read is no error.
+// consumer with one XREADGROUP (COUNT count per stream, BLOCK block; a
+// negative block reads without blocking, 0 would block forever). A missing
+// group is recreated. Nothing read is no error.
 func (st *Site) ReadQueues(ctx context.Context, consumer string, count int, block time.Duration) ([]Event, []QueuedJob, error) {
 	res, err := st.store.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group:    QueueGroup,
