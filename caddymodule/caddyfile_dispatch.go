@@ -23,6 +23,7 @@ const maxLogBodyLimit = 1 << 30
 //	    max_failures        <n>              # default: 5
 //	    keep_deliveries     <n>              # default: 25
 //	    max_log_body        <size>           # default: 64KiB
+//	    job_retention       <duration>       # default: 72h
 //	    max_concurrent      <n>              # default: 64
 //	    max_per_webhook     <n>              # default: 4
 //	    allow_networks      <cidr>...        # default: none
@@ -96,16 +97,14 @@ func setDispatchOption(d *caddyfile.Dispenser, cfg *DispatchConfig, opt string, 
 	}
 	val := args[0]
 	switch opt {
-	case "http_timeout", "ping_timeout":
+	case "http_timeout", "ping_timeout", "job_retention":
 		dur, err := caddy.ParseDuration(val)
 		if err != nil || dur <= 0 {
 			return d.Errf("wc_webhooks: dispatch %s must be a positive duration, got %q", opt, val)
 		}
-		if opt == "http_timeout" {
-			cfg.HTTPTimeout = caddy.Duration(dur)
-		} else {
-			cfg.PingTimeout = caddy.Duration(dur)
-		}
+		*map[string]*caddy.Duration{
+			"http_timeout": &cfg.HTTPTimeout, "ping_timeout": &cfg.PingTimeout, "job_retention": &cfg.JobRetention,
+		}[opt] = caddy.Duration(dur)
 	case "max_failures", "keep_deliveries", "max_concurrent", "max_per_webhook":
 		n, err := strconv.Atoi(val)
 		if err != nil || n <= 0 {

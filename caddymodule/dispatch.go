@@ -19,6 +19,8 @@ const (
 	DefaultHTTPTimeout = dispatcher.DefaultHTTPTimeout
 	// DefaultPingTimeout bounds a ping (WordPress's 5s).
 	DefaultPingTimeout = dispatcher.DefaultPingTimeout
+	// DefaultJobRetention keeps finished jobs for redelivery (72h).
+	DefaultJobRetention = dispatcher.DefaultJobRetention
 	// DefaultMaxFailures consecutive failed deliveries disable a webhook.
 	DefaultMaxFailures = dispatcher.DefaultMaxFailures
 	// DefaultKeepDeliveries logged deliveries are kept per webhook.
@@ -76,6 +78,12 @@ type DispatchConfig struct {
 	// log, in bytes. Default: 65536 (64 KiB).
 	MaxLogBody int `json:"max_log_body,omitempty"`
 
+	// JobRetention is how long a finished job is kept in Redis for
+	// redelivery (about 400 bytes plus the payload each); after it, a
+	// redelivery is built from the delivery log when its body was logged
+	// whole. Default: 72h.
+	JobRetention caddy.Duration `json:"job_retention,omitempty"`
+
 	// MaxConcurrent bounds the delivery attempts in flight in this process.
 	// Default: 64.
 	MaxConcurrent int `json:"max_concurrent,omitempty"`
@@ -106,7 +114,8 @@ func (c *DispatchConfig) provision() error {
 		name string
 		p    *caddy.Duration
 		def  time.Duration
-	}{{"http_timeout", &c.HTTPTimeout, DefaultHTTPTimeout}, {"ping_timeout", &c.PingTimeout, DefaultPingTimeout}}
+	}{{"http_timeout", &c.HTTPTimeout, DefaultHTTPTimeout}, {"ping_timeout", &c.PingTimeout, DefaultPingTimeout},
+		{"job_retention", &c.JobRetention, DefaultJobRetention}}
 	for _, d := range durs {
 		if *d.p < 0 {
 			return fmt.Errorf("dispatch: %s must not be negative", d.name)
@@ -215,6 +224,7 @@ func (c *DispatchConfig) options(store *redisstore.Store, logger *zap.Logger, me
 		RetryLadder:        ladder,
 		MaxFailures:        c.MaxFailures,
 		KeepDeliveries:     c.KeepDeliveries,
+		JobRetention:       time.Duration(c.JobRetention),
 		MaxLogBody:         c.MaxLogBody,
 		MaxConcurrent:      c.MaxConcurrent,
 		MaxPerWebhook:      c.MaxPerWebhook,

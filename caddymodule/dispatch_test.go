@@ -38,6 +38,7 @@ func TestDispatchCaddyfileAllOptions(t *testing.T) {
 			max_failures 7
 			keep_deliveries 10
 			max_log_body 16KiB
+			job_retention 6h
 			max_concurrent 8
 			max_per_webhook 2
 			allow_networks 127.0.0.0/8 10.1.2.3 fd00::/8
@@ -56,6 +57,7 @@ func TestDispatchCaddyfileAllOptions(t *testing.T) {
 	assert.Equal(t, 7, c.MaxFailures)
 	assert.Equal(t, 10, c.KeepDeliveries)
 	assert.Equal(t, 16<<10, c.MaxLogBody)
+	assert.Equal(t, caddy.Duration(6*time.Hour), c.JobRetention)
 	assert.Equal(t, 8, c.MaxConcurrent)
 	assert.Equal(t, 2, c.MaxPerWebhook)
 	assert.Equal(t, []string{"127.0.0.0/8", "10.1.2.3/32", "fd00::/8"}, c.AllowNetworks)
@@ -100,6 +102,7 @@ func TestDispatchCaddyfileErrors(t *testing.T) {
 		"zero failures":    "dispatch {\nmax_failures 0\n}",
 		"text failures":    "dispatch {\nkeep_deliveries many\n}",
 		"bad size":         "dispatch {\nmax_log_body lots\n}",
+		"zero retention":   "dispatch {\njob_retention 0s\n}",
 		"huge size":        "dispatch {\nmax_log_body 2GiB\n}",
 		"bad network":      "dispatch {\nallow_networks localhost\n}",
 		"bad version":      "dispatch {\nwoocommerce_version 9.8\\r\\n\n}",
@@ -126,6 +129,7 @@ func TestDispatchProvisionDefaults(t *testing.T) {
 	assert.Equal(t, DefaultMaxFailures, c.MaxFailures)
 	assert.Equal(t, DefaultKeepDeliveries, c.KeepDeliveries)
 	assert.Equal(t, DefaultMaxLogBody, c.MaxLogBody)
+	assert.Equal(t, caddy.Duration(72*time.Hour), c.JobRetention)
 	assert.Equal(t, DefaultMaxConcurrent, c.MaxConcurrent)
 	assert.Equal(t, DefaultMaxPerWebhook, c.MaxPerWebhook)
 	assert.Empty(t, c.AllowNetworks)
