@@ -263,27 +263,19 @@ func (s *siteEvents) publish(ctx context.Context, topic string, resourceID int64
 	return err
 }
 
-// Seen implements wcevents.Deduper with one SET NX GET (EX s.ttl):
-// a duplicate is a key that exists with the same state hash.
+// Seen implements wcevents.Deduper for the proxy's events: it records the
+// emitted state (topic, id, date_modified) for s.ttl, so that
+// reconciliation never sends it again, and reports none as seen. Every
+// write WordPress answered fires its events, as WooCommerce's hooks run on
+// every request; repeats within one request are removed by Derive. (Two
+// writes in quick succession may read the same later state for their
+// payloads; they are still two events, as in WooCommerce.)
 func (s *siteEvents) Seen(ctx context.Context, topic string, id int64, modified, hash string) (bool, error) {
 	key := s.site.KeyPrefix() + wcevents.DedupeKey(topic, id, modified)
-	old, err := s.rdb.SetArgs(ctx, key, hash, redis.SetArgs{Mode: "NX", Get: true, TTL: s.ttl}).Result()
-	switch {
-	case errors.Is(err, redis.Nil):
-		return false, nil // new
-	case err == nil:
-		if old == hash {
-			return true, nil
-		}
-		// Another state in the same second: emit it, remember it.
-		return false, s.rdb.Set(ctx, key, hash, s.ttl).Err()
+	if err := s.rdb.Set(ctx, key, hash, s.ttl).Err(); err != nil {
+		return false, fmt.Errorf("dedupe: %w", err)
 	}
-	// Servers without SET ... GET: existence alone.
-	fresh, err2 := s.rdb.SetNX(ctx, key, hash, s.ttl).Result()
-	if err2 != nil {
-		return false, fmt.Errorf("dedupe: %w", errors.Join(err, err2))
-	}
-	return !fresh, nil
+	return false, nil
 }
 
 // Interface guards
