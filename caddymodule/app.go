@@ -83,6 +83,10 @@ type App struct {
 	cleaned  bool               // Cleanup ran: Start must not acquire again
 	cancel   context.CancelFunc // stops the background start check
 	done     chan struct{}      // closed when the start check returns
+	// events publishes the events of answered writes off the request
+	// path, for every handler of this config; Cleanup waits for it before
+	// the Redis connection is released.
+	events backgroundWork
 }
 
 // CaddyModule returns the Caddy module information.
@@ -246,6 +250,7 @@ func (a *App) Cleanup() error {
 	if err := a.Stop(); err != nil {
 		return err
 	}
+	a.events.wait() // events of writes already answered
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cleaned = true

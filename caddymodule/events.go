@@ -42,9 +42,6 @@ type eventState struct {
 	ttl    time.Duration // dedupe and marker TTL (dedupeTTL or longer)
 	sites  sync.Map
 	nsites atomic.Int64
-	// background publishes the events of watched writes after the handler
-	// has returned, so a keep-alive client's next request never waits.
-	background backgroundWork
 }
 
 // provisionEvents reads watch_writes and service_key. The service key may
@@ -87,7 +84,7 @@ func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next cadd
 	}
 	_ = cw.FlushError() // the answer is complete: let it reach the client first
 	if emit := h.prepareEmit(r, next); emit != nil {
-		h.events.background.run(func() { emit(changes) })
+		h.app.events.run(func() { emit(changes) }) // after the answer: a keep-alive client never waits
 	}
 	return nil
 }

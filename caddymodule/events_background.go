@@ -10,22 +10,33 @@ const maxBackgroundEmits = 256
 // backgroundWork runs event publishing off the request path, bounded by
 // maxBackgroundEmits, and lets Cleanup wait for what is under way.
 type backgroundWork struct {
-	once sync.Once
-	sem  chan struct{}
-	wg   sync.WaitGroup
+	mu     sync.Mutex
+	sem    chan struct{}
+	closed bool // wait was called: run works in the caller's goroutine
+	wg     sync.WaitGroup
 }
 
-// run calls f in a goroutine of its own when a slot is free, else in the
-// caller's goroutine.
+// run calls f in a goroutine of its own when a slot is free, else (or
+// once wait was called) in the caller's goroutine.
 func (b *backgroundWork) run(f func()) {
-	b.once.Do(func() { b.sem = make(chan struct{}, maxBackgroundEmits) })
-	select {
-	case b.sem <- struct{}{}:
-	default:
+	b.mu.Lock()
+	if b.sem == nil {
+		b.sem = make(chan struct{}, maxBackgroundEmits)
+	}
+	queued := false
+	if !b.closed {
+		select {
+		case b.sem <- struct{}{}:
+			b.wg.Add(1)
+			queued = true
+		default:
+		}
+	}
+	b.mu.Unlock()
+	if !queued {
 		f()
 		return
 	}
-	b.wg.Add(1)
 	go func() {
 		defer func() { <-b.sem; b.wg.Done() }()
 		f()
@@ -33,5 +44,10 @@ func (b *backgroundWork) run(f func()) {
 }
 
 // wait blocks until every publishing started by run has finished (each is
-// bounded by eventTimeout).
-func (b *backgroundWork) wait() { b.wg.Wait() }
+// bounded by eventTimeout); later work runs in its caller's goroutine.
+func (b *backgroundWork) wait() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	b.wg.Wait()
+}

@@ -27,7 +27,8 @@ func TestBackgroundWork(t *testing.T) {
 	b.wait()
 	assert.Equal(t, int64(maxBackgroundEmits+1), done.Load())
 
-	b.run(func() { done.Add(1) }) // slots are given back
-	b.wait()
+	inline = false
+	b.run(func() { inline = true; done.Add(1) }) // after wait: in the caller's goroutine
+	assert.True(t, inline)
 	assert.Equal(t, int64(maxBackgroundEmits+2), done.Load())
 }

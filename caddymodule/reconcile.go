@@ -100,13 +100,12 @@ func minReconcileInterval() time.Duration {
 	return MinReconcileInterval
 }
 
-// Cleanup stops the handler's reconciliation goroutine and waits for it and
-// for the events of answered writes still being published.
+// Cleanup stops the handler's reconciliation goroutine and waits for it
+// (the app waits for events still being published).
 func (h *Handler) Cleanup() error {
 	if h.reconcile != nil {
 		h.reconcile.stop()
 	}
-	h.events.background.wait() // events of writes already answered
 	return nil
 }
 

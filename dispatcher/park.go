@@ -83,22 +83,27 @@ func (d *Dispatcher) unpark(ss *siteState, lk laneKey, n int, lease time.Duratio
 		moved, left, err := ss.site.UnparkJobs(d.hardCtx, lk.hook, n, lease)
 		if err != nil {
 			if d.hardCtx.Err() == nil {
-				d.log.Warn("unpark jobs failed; recovered after the lease", zap.String("site", lk.site),
+				d.log.Warn("unpark jobs failed; tried again as the lane drains", zap.String("site", lk.site),
 					zap.Int64("webhook", lk.hook), zap.Error(err))
 			}
-			return
+			break
 		}
 		if left == 0 || lease == 0 {
 			return
 		}
 		if moved > 0 {
-			d.lanesMu.Lock()
-			d.parked[lk] = true
-			d.lanesMu.Unlock()
-			return
+			break
 		}
 		// Only stale ids were popped: try the next ones.
 	}
+	if lease == 0 {
+		return
+	}
+	// More stay parked (or the move failed): the lane takes them when it
+	// next has room, else recovery after the lease.
+	d.lanesMu.Lock()
+	d.parked[lk] = true
+	d.lanesMu.Unlock()
 }
 
 // siteOf returns the served site called name, or nil.
