@@ -61,16 +61,6 @@ func TestEventsFromAdminTrash(t *testing.T) {
 		}
 		return do(t, e.C, method, e.HTTPSBase+path, nil, h)
 	}
-	located := func(r response, path string, want ...string) {
-		t.Helper()
-		require.Equal(t, 302, r.Status, "%s", r.Body)
-		loc, err := url.Parse(r.Header.Get("Location"))
-		require.NoError(t, err)
-		assert.Equal(t, path, loc.Path)
-		for i := 0; i+1 < len(want); i += 2 {
-			assert.Equal(t, want[i+1], loc.Query().Get(want[i]), "%s in %s", want[i], loc)
-		}
-	}
 	status := func(id int64) string {
 		res, ok := e.Standin.Resource(id)
 		require.True(t, ok)
@@ -81,34 +71,34 @@ func TestEventsFromAdminTrash(t *testing.T) {
 	// Product: trash from the list (GET link), restore from the trash view
 	// (POST, no referer: WordPress falls back to edit.php?post_type=).
 	r := admin("GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n1", product), "https://shop.example/wp-admin/edit.php?post_type=product&paged=2")
-	located(r, "/wp-admin/edit.php", "post_type", "product", "paged", "2", "trashed", "1", "ids", id(product))
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "product", "paged", "2", "trashed", "1", "ids", id(product))
 	require.Equal(t, "trash", status(product))
 	r = admin("POST", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n2", product), "")
-	located(r, "/wp-admin/edit.php", "post_type", "product", "untrashed", "1", "ids", id(product))
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "product", "untrashed", "1", "ids", id(product))
 	require.Equal(t, "publish", status(product))
 
 	// Orders: post.php (post storage) and admin.php?page=wc-orders (HPOS).
 	r = admin("GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n3", o1), "https://shop.example/wp-admin/post.php?post=1&action=edit")
-	located(r, "/wp-admin/edit.php", "post_type", "shop_order", "trashed", "1", "ids", id(o1))
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "shop_order", "trashed", "1", "ids", id(o1))
 	r = admin("GET", fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&action=untrash&id=%d&_wpnonce=n4", o1), "")
-	located(r, "/wp-admin/admin.php", "page", "wc-orders", "bulk_action", "untrashed", "changed", "1", "ids", id(o1))
+	redirectedTo(t, r, "/wp-admin/admin.php", "page", "wc-orders", "bulk_action", "untrashed", "changed", "1", "ids", id(o1))
 	require.Equal(t, "processing", status(o1), "restored to its status before the trash")
 	r = admin("GET", fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&action=trash&id=%d&_wpnonce=n5", o2), "https://shop.example/wp-admin/admin.php?page=wc-orders&status=on-hold")
-	located(r, "/wp-admin/admin.php", "page", "wc-orders", "status", "on-hold", "bulk_action", "trashed", "changed", "1", "ids", id(o2))
+	redirectedTo(t, r, "/wp-admin/admin.php", "page", "wc-orders", "status", "on-hold", "bulk_action", "trashed", "changed", "1", "ids", id(o2))
 	r = admin("GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n6", o2), "")
-	located(r, "/wp-admin/edit.php", "post_type", "shop_order", "untrashed", "1", "ids", id(o2))
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "shop_order", "untrashed", "1", "ids", id(o2))
 	require.Equal(t, "on-hold", status(o2))
 
 	// Nothing for these: a coupon (no webhook), a lost session, a missing
 	// nonce, restoring an order not in the trash.
 	r = admin("GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n7", coupon), "")
-	located(r, "/wp-admin/edit.php", "post_type", "shop_coupon", "trashed", "1")
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "shop_coupon", "trashed", "1")
 	r = do(t, e.C, "GET", e.HTTPSBase+fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n8", o1), nil, http.Header{})
-	located(r, "/wp-login.php", "reauth", "1")
+	redirectedTo(t, r, "/wp-login.php", "reauth", "1")
 	r = admin("GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash", o1), "")
 	require.Equal(t, 403, r.Status)
 	r = admin("GET", fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&action=untrash&id=%d&_wpnonce=n9", o1), "")
-	located(r, "/wp-admin/admin.php", "page", "wc-orders", "bulk_action", "", "changed", "")
+	redirectedTo(t, r, "/wp-admin/admin.php", "page", "wc-orders", "bulk_action", "", "changed", "")
 	require.Equal(t, "processing", status(o1))
 
 	waitUntil(t, 30*time.Second, "every trash and restore delivered", func() bool {
@@ -230,16 +220,6 @@ func TestEventsFromAdminSaves(t *testing.T) {
 	oc1, oc3 := e.hooksInV1AndV3(t, "order.created")
 	ou1, ou3 := e.hooksInV1AndV3(t, "order.updated")
 
-	saved := func(r response, path string, want ...string) {
-		t.Helper()
-		require.Equal(t, 302, r.Status, "%s", r.Body)
-		loc, err := url.Parse(r.Header.Get("Location"))
-		require.NoError(t, err)
-		assert.Equal(t, path, loc.Path)
-		for i := 0; i+1 < len(want); i += 2 {
-			assert.Equal(t, want[i+1], loc.Query().Get(want[i]), "%s in %s", want[i], loc)
-		}
-	}
 	editpost := func(id int64, postType, original, extra string) response {
 		t.Helper()
 		return e.adminForm(t, "POST", "/wp-admin/post.php", fmt.Sprintf("_wpnonce=n&_wp_http_referer=x&action=editpost&originalaction=editpost&post_type=%s&original_post_status=%s&post_ID=%d&%s", postType, original, id, extra), "")
@@ -248,27 +228,27 @@ func TestEventsFromAdminSaves(t *testing.T) {
 
 	// Product: Add new (an auto-draft), the first save publishes it.
 	product := newItemID(t, e.adminForm(t, "GET", "/wp-admin/post-new.php?post_type=product", "", ""))
-	saved(editpost(product, "product", "auto-draft", "post_title=Hat&publish=Publish"), "/wp-admin/post.php", "post", id(product), "action", "edit", "message", "6")
+	redirectedTo(t, editpost(product, "product", "auto-draft", "post_title=Hat&publish=Publish"), "/wp-admin/post.php", "post", id(product), "action", "edit", "message", "6")
 	// An old product's save.
-	saved(editpost(oldProduct, "product", "publish", "post_title=Mug+2&save=Update"), "/wp-admin/post.php", "message", "1")
+	redirectedTo(t, editpost(oldProduct, "product", "publish", "post_title=Mug+2&save=Update"), "/wp-admin/post.php", "message", "1")
 	// The new product saved again, 11 s later: no longer created.
 	e.Standin.AdvanceAdminClock(11 * time.Second)
-	saved(editpost(product, "product", "publish", "post_title=Hat+2&save=Update"), "/wp-admin/post.php", "message", "1")
+	redirectedTo(t, editpost(product, "product", "publish", "post_title=Hat+2&save=Update"), "/wp-admin/post.php", "message", "1")
 
 	// Coupon: Add new, saved as a draft (a draft is dated at every save).
 	coupon := newItemID(t, e.adminForm(t, "GET", "/wp-admin/post-new.php?post_type=shop_coupon", "", ""))
-	saved(editpost(coupon, "shop_coupon", "auto-draft", "post_title=SAVE10&post_status=draft&save=Save+Draft"), "/wp-admin/post.php", "message", "10")
+	redirectedTo(t, editpost(coupon, "shop_coupon", "auto-draft", "post_title=SAVE10&post_status=draft&save=Save+Draft"), "/wp-admin/post.php", "message", "10")
 
 	// Orders in post storage: Add order, its first save, a later save.
 	order := newItemID(t, e.adminForm(t, "GET", "/wp-admin/post-new.php?post_type=shop_order", "", ""))
-	saved(editpost(order, "shop_order", "auto-draft", "order_status=wc-processing&save=Create"), "/wp-admin/post.php", "post", id(order))
-	saved(editpost(order, "shop_order", "wc-processing", "order_status=wc-completed&save=Update"), "/wp-admin/post.php", "post", id(order))
-	saved(editpost(oldOrder, "shop_order", "wc-processing", "order_status=wc-on-hold&save=Update"), "/wp-admin/post.php", "post", id(oldOrder))
+	redirectedTo(t, editpost(order, "shop_order", "auto-draft", "order_status=wc-processing&save=Create"), "/wp-admin/post.php", "post", id(order))
+	redirectedTo(t, editpost(order, "shop_order", "wc-processing", "order_status=wc-completed&save=Update"), "/wp-admin/post.php", "post", id(order))
+	redirectedTo(t, editpost(oldOrder, "shop_order", "wc-processing", "order_status=wc-on-hold&save=Update"), "/wp-admin/post.php", "post", id(oldOrder))
 
 	// HPOS: Add order, its first save.
 	hpos := newItemID(t, e.adminForm(t, "GET", "/wp-admin/admin.php?page=wc-orders&action=new", "", ""))
 	edit := fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&action=edit&id=%d", hpos)
-	saved(e.adminForm(t, "POST", edit, fmt.Sprintf("_wpnonce=n&action=edit_order&original_order_status=auto-draft&original_post_status=auto-draft&post_ID=%d&order_status=wc-on-hold", hpos), ""),
+	redirectedTo(t, e.adminForm(t, "POST", edit, fmt.Sprintf("_wpnonce=n&action=edit_order&original_order_status=auto-draft&original_post_status=auto-draft&post_ID=%d&order_status=wc-on-hold", hpos), ""),
 		"/wp-admin/admin.php", "page", "wc-orders", "action", "edit", "id", id(hpos), "message", "1")
 	require.Equal(t, "on-hold", func() string { r, _ := e.Standin.Resource(hpos); return r.Status }())
 
@@ -276,7 +256,7 @@ func TestEventsFromAdminSaves(t *testing.T) {
 	// a post.php form that is no save, a multipart form, an HPOS form
 	// that is no save.
 	r := do(t, e.C, "POST", e.HTTPSBase+"/wp-admin/post.php", []byte(fmt.Sprintf("_wpnonce=n&action=editpost&post_type=product&post_ID=%d", oldProduct)), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
-	saved(r, "/wp-login.php", "reauth", "1")
+	redirectedTo(t, r, "/wp-login.php", "reauth", "1")
 	r = e.adminForm(t, "POST", "/wp-admin/post.php", fmt.Sprintf("action=editpost&post_type=product&post_ID=%d", oldProduct), "")
 	require.Equal(t, 403, r.Status)
 	r = editpost(999999, "product", "publish", "save=Update")
@@ -339,16 +319,6 @@ func TestEventsFromAdminBulk(t *testing.T) {
 	pRes1, pRes3 := e.hooksInV1AndV3(t, "product.restored")
 	oRes1, oRes3 := e.hooksInV1AndV3(t, "order.restored")
 
-	list := func(r response, path string, want ...string) {
-		t.Helper()
-		require.Equal(t, 302, r.Status, "%s", r.Body)
-		loc, err := url.Parse(r.Header.Get("Location"))
-		require.NoError(t, err)
-		assert.Equal(t, path, loc.Path)
-		for i := 0; i+1 < len(want); i += 2 {
-			assert.Equal(t, want[i+1], loc.Query().Get(want[i]), "%s in %s", want[i], loc)
-		}
-	}
 	status := func(id int64) string { r, _ := e.Standin.Resource(id); return r.Status }
 	ids := func(n ...int64) string {
 		var s []string
@@ -360,23 +330,23 @@ func TestEventsFromAdminBulk(t *testing.T) {
 
 	// Products: bulk trash from the list, then the "Undo" link.
 	r := e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?s=&post_status=all&post_type=product&_wpnonce=n&_wp_http_referer=x&action=trash&paged=1&post%%5B%%5D=%d&post%%5B%%5D=%d&action2=-1", p1, p2), "", "https://shop.example/wp-admin/edit.php?post_type=product")
-	list(r, "/wp-admin/edit.php", "post_type", "product", "trashed", "2", "ids", ids(p1, p2), "locked", "0")
+	redirectedTo(t, r, "/wp-admin/edit.php", "post_type", "product", "trashed", "2", "ids", ids(p1, p2), "locked", "0")
 	require.Equal(t, "trash", status(p2))
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?post_type=product&doaction=undo&action=untrash&ids=%s&_wpnonce=n", ids(p1, p2)), "", "")
-	list(r, "/wp-admin/edit.php", "untrashed", "2")
+	redirectedTo(t, r, "/wp-admin/edit.php", "untrashed", "2")
 	require.Equal(t, "draft", status(p2), "restored to its status before the trash")
 	// The bottom selector (action2), posted as a form.
 	r = e.adminForm(t, "POST", "/wp-admin/edit.php", fmt.Sprintf("post_type=product&_wpnonce=n&action=-1&post%%5B%%5D=%d&action2=trash", p3), "")
-	list(r, "/wp-admin/edit.php", "trashed", "1", "ids", ids(p3))
+	redirectedTo(t, r, "/wp-admin/edit.php", "trashed", "1", "ids", ids(p3))
 	// A coupon.
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?post_type=shop_coupon&action=trash&post%%5B%%5D=%d&_wpnonce=n", c1), "", "")
-	list(r, "/wp-admin/edit.php", "trashed", "1")
+	redirectedTo(t, r, "/wp-admin/edit.php", "trashed", "1")
 
 	// HPOS orders: bulk trash, bulk restore.
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&_wpnonce=n&action=trash&id%%5B%%5D=%d&id%%5B%%5D=%d&action2=-1", o1, o2), "", "https://shop.example/wp-admin/admin.php?page=wc-orders")
-	list(r, "/wp-admin/admin.php", "bulk_action", "trashed", "changed", "2", "ids", ids(o2, o1))
+	redirectedTo(t, r, "/wp-admin/admin.php", "bulk_action", "trashed", "changed", "2", "ids", ids(o2, o1))
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&status=trash&_wpnonce=n&action=untrash&id%%5B%%5D=%d&id%%5B%%5D=%d", o1, o2), "", "https://shop.example/wp-admin/admin.php?page=wc-orders&status=trash")
-	list(r, "/wp-admin/admin.php", "status", "trash", "bulk_action", "untrashed", "changed", "2")
+	redirectedTo(t, r, "/wp-admin/admin.php", "status", "trash", "bulk_action", "untrashed", "changed", "2")
 	require.Equal(t, "on-hold", status(o2))
 
 	// Nothing for these: a missing nonce, a lost session, trashing a
@@ -384,7 +354,7 @@ func TestEventsFromAdminBulk(t *testing.T) {
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?post_type=product&action=trash&post%%5B%%5D=%d", p1), "", "")
 	require.Equal(t, 403, r.Status)
 	r = do(t, e.C, "GET", e.HTTPSBase+fmt.Sprintf("/wp-admin/admin.php?page=wc-orders&action=trash&id=%d&_wpnonce=n", o1), nil, http.Header{})
-	list(r, "/wp-login.php", "reauth", "1")
+	redirectedTo(t, r, "/wp-login.php", "reauth", "1")
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?post_type=product&action=trash&post%%5B%%5D=%d&_wpnonce=n", p3), "", "")
 	require.Equal(t, 500, r.Status)
 	r = e.adminForm(t, "GET", fmt.Sprintf("/wp-admin/edit.php?post_type=product&action=trash&post%%5B%%5D=%d&_wpnonce=n&filter_action=Filter", p1), "", "")
@@ -404,4 +374,17 @@ func TestEventsFromAdminBulk(t *testing.T) {
 	assert.Equal(t, sorted(p1, p2), deliveredIDs(t, pRes3, "product.restored", "v3"))
 	assert.Equal(t, sorted(o1, o2), deliveredIDs(t, oRes1, "order.restored", "v1"))
 	assert.Equal(t, sorted(o1, o2), deliveredIDs(t, oRes3, "order.restored", "v3"))
+}
+
+// redirectedTo asserts WordPress's 302 to path with the query values want
+// (name, value pairs; "" for an absent one).
+func redirectedTo(t *testing.T, r response, path string, want ...string) {
+	t.Helper()
+	require.Equal(t, 302, r.Status, "%s", r.Body)
+	loc, err := url.Parse(r.Header.Get("Location"))
+	require.NoError(t, err)
+	assert.Equal(t, path, loc.Path)
+	for i := 0; i+1 < len(want); i += 2 {
+		assert.Equal(t, want[i+1], loc.Query().Get(want[i]), "%s in %s", want[i], loc)
+	}
 }
