@@ -83,17 +83,28 @@ func (h *Handler) serveWatched(w http.ResponseWriter, r *http.Request, next cadd
 		return nil
 	}
 	_ = cw.FlushError() // the answer is complete: let it reach the client first
-	if emit := h.prepareEmit(r, next); emit != nil {
-		h.app.events.run(func() { emit(changes) }) // after the answer: a keep-alive client never waits
+	em := h.prepareEmit(r, next)
+	switch {
+	case em == nil:
+	case em.needsReads(changes):
+		em.publish(changes) // reads see the resource as it is right after this write
+	default:
+		h.app.events.run(func() { em.publish(changes) }) // a keep-alive client never waits
 	}
 	return nil
 }
 
+// emission publishes the events of one answered write.
+type emission struct {
+	em     *wcevents.Emitter
+	base   context.Context // the request's values, without its cancellation
+	logger *zap.Logger
+}
+
 // prepareEmit snapshots what publishing events for r needs (the site, and
 // a prober through the rest of the route for service-key reads) while the
-// request is still being served, and returns the function that publishes
-// changes; nil when the request names no valid site.
-func (h *Handler) prepareEmit(r *http.Request, next caddyhttp.Handler) func([]wcevents.Change) {
+// request is still being served; nil when the request names no valid site.
+func (h *Handler) prepareEmit(r *http.Request, next caddyhttp.Handler) *emission {
 	name := h.Site
 	if name == "" {
 		name = siteFromHost(r.Host)
@@ -119,18 +130,30 @@ func (h *Handler) prepareEmit(r *http.Request, next caddyhttp.Handler) func([]wc
 	if h.events.ck != "" {
 		em.Reader = h.newServiceReader(newNextProber(r, next), &se.auth)
 	}
-	base := context.WithoutCancel(r.Context())
-	return func(changes []wcevents.Change) {
-		ctx, cancel := context.WithTimeout(base, eventTimeout)
-		defer cancel()
-		changes = resolveCustomers(ctx, em, changes, logger)
-		changes, err := em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
-		if err != nil {
-			logger.Warn("events: not every admin save was resolved", zap.Error(err))
-		}
-		if _, err := em.Emit(ctx, changes); err != nil {
-			logger.Warn("events: not every event was published", zap.Error(err))
-		}
+	return &emission{em: em, base: context.WithoutCancel(r.Context()), logger: logger}
+}
+
+// needsReads reports whether publishing changes reads from WooCommerce;
+// such writes publish before the handler returns, so that the reads see
+// the resource as it was right after the write (a client's next request
+// could change or delete it).
+func (e *emission) needsReads(changes []wcevents.Change) bool {
+	ctx, cancel := context.WithTimeout(e.base, eventTimeout)
+	defer cancel()
+	return e.em.Reader != nil && e.em.NeedsReads(ctx, changes)
+}
+
+// publish resolves users and admin saves and publishes changes.
+func (e *emission) publish(changes []wcevents.Change) {
+	ctx, cancel := context.WithTimeout(e.base, eventTimeout)
+	defer cancel()
+	changes = resolveCustomers(ctx, e.em, changes, e.logger)
+	changes, err := e.em.ResolveSaves(ctx, changes) // wp-admin saves: created or updated
+	if err != nil {
+		e.logger.Warn("events: not every admin save was resolved", zap.Error(err))
+	}
+	if _, err := e.em.Emit(ctx, changes); err != nil {
+		e.logger.Warn("events: not every event was published", zap.Error(err))
 	}
 }
 

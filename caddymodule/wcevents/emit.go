@@ -73,6 +73,31 @@ func (e *Emitter) Emit(ctx context.Context, changes []Change) (int, error) {
 	return n, errors.Join(errs...)
 }
 
+// NeedsReads reports whether publishing changes would read from
+// WooCommerce: a change whose topic has subscribers of an api_version its
+// Item is not (or that has no Item), or whose user or save is still to be
+// resolved. Deleted and action events need no read.
+func (e *Emitter) NeedsReads(ctx context.Context, changes []Change) bool {
+	for _, c := range changes {
+		if c.Deleted() || c.Action() {
+			continue
+		}
+		if c.User != nil || !c.Saved.IsZero() {
+			return true
+		}
+		versions, err := e.Subscribers.Versions(ctx, c.Topic)
+		if err != nil {
+			return true
+		}
+		for _, v := range versions {
+			if c.Item == nil || v != c.ItemVersion {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (e *Emitter) mark(ctx context.Context, c Change) {
 	if e.Marker != nil {
 		e.Marker.Published(ctx, c.Topic, c.ID)

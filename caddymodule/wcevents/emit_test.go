@@ -135,3 +135,16 @@ func TestEmitMarksOncePerChange(t *testing.T) {
 	require.Error(t, err)
 	assert.Empty(t, marks)
 }
+
+// TestEmitNeedsReads: only a change with a subscribed version its Item
+// is not, or a user or save to resolve, needs a read.
+func TestEmitNeedsReads(t *testing.T) {
+	f := &fakes{versions: map[string][]string{"order.updated": {"wp_api_v3"}, "order.created": {"wp_api_v3", "wp_api_v1"}, "order.deleted": {"wp_api_v1"}}}
+	e := newEmitter(f)
+	ctx := context.Background()
+	v3 := Change{Topic: "order.updated", ID: 1, Item: []byte(`{"id":1}`), ItemVersion: "wp_api_v3"}
+	assert.False(t, e.NeedsReads(ctx, []Change{v3, {Topic: "order.deleted", ID: 2}, {Topic: "product.updated", ID: 3}}))
+	assert.True(t, e.NeedsReads(ctx, []Change{{Topic: "order.updated", ID: 1}}), "no Item")
+	assert.True(t, e.NeedsReads(ctx, []Change{{Topic: "order.created", ID: 1, Item: []byte(`{}`), ItemVersion: "wp_api_v3"}}), "a v1 subscriber")
+	assert.True(t, e.NeedsReads(ctx, []Change{{Topic: "customer.created", User: &UserRef{Login: "ann"}}}), "a user to find")
+}
