@@ -327,3 +327,25 @@ func (d *shopDay) finish(t *testing.T) {
 	diffs := d.diff(got)
 	assert.Empty(t, diffs, "the receiver must get exactly what WooCommerce fires, once each:\n%s", strings.Join(diffs, "\n"))
 }
+
+// adminTrashRestoreOrder trashes an order from wp-admin's list (post.php)
+// and restores it at once, expecting order.deleted and order.restored.
+func (d *shopDay) adminTrashRestoreOrder(t *testing.T, id int64, trashStep, restoreStep string) {
+	t.Helper()
+	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n", id), "", "https://shop.example/wp-admin/edit.php?post_type=shop_order"), "trashed", "1")
+	d.fires(trashStep, "order.deleted", id)
+	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n", id), "", ""), "untrashed", "1")
+	d.fires(restoreStep, "order.restored", id)
+}
+
+// trashRestoreBehindBack trashes an order in the stand-in (no proxy),
+// waits until a reconciliation pass has seen it in the trash, then
+// restores it, expecting order.deleted and order.restored.
+func (d *shopDay) trashRestoreBehindBack(t *testing.T, id int64, trashStep, restoreStep string) {
+	t.Helper()
+	require.True(t, d.Standin.TrashResource(id))
+	d.fires(trashStep, "order.deleted", id)
+	waitUntil(t, 30*time.Second, "the order in reconciliation's trash snapshot", func() bool { return d.inTrashSnapshot("order", id) })
+	require.True(t, d.Standin.RestoreResource(id))
+	d.fires(restoreStep, "order.restored", id)
+}

@@ -253,12 +253,7 @@ func TestShopDay(t *testing.T) {
 	s = "wp-admin restore coupon (post.php)"
 	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n", c1), "", ""), "untrashed", "1")
 	d.fires(s, "coupon.restored", c1)
-	s = "wp-admin trash order (post.php)"
-	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n", nor), "", "https://shop.example/wp-admin/edit.php?post_type=shop_order"), "trashed", "1")
-	d.fires(s, "order.deleted", nor)
-	s = "wp-admin restore order at once (post.php)"
-	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n", nor), "", ""), "untrashed", "1")
-	d.fires(s, "order.restored", nor)
+	d.adminTrashRestoreOrder(t, nor, "wp-admin trash order (post.php)", "wp-admin restore order at once (post.php)")
 
 	// wp-admin: the new product saved again, more than 10 s after its
 	// first save (WooCommerce's "created" window): updated only.
@@ -293,13 +288,7 @@ func TestShopDay(t *testing.T) {
 	d.fires(s, "order.restored", o1)
 	// The order trashed and at once restored in wp-admin above: WordPress
 	// fires again when it is trashed and restored again later.
-	s = "cron trashes the order trashed+restored in wp-admin earlier"
-	require.True(t, st.TrashResource(nor))
-	d.fires(s, "order.deleted", nor)
-	waitUntil(t, 30*time.Second, "that order in reconciliation's trash snapshot", func() bool { return d.inTrashSnapshot("order", nor) })
-	s = "WP-CLI restores it again"
-	require.True(t, st.RestoreResource(nor))
-	d.fires(s, "order.restored", nor)
+	d.trashRestoreBehindBack(t, nor, "cron trashes the order trashed+restored in wp-admin earlier", "WP-CLI restores it again")
 	d.phase(t, fmt.Sprintf("day scripted: %d deliveries expected", d.total()))
 
 	d.finish(t)
@@ -325,7 +314,6 @@ func TestShopDay(t *testing.T) {
 func TestShopDayTrashedTwice(t *testing.T) {
 	d := newShopDay(t)
 	ctx := context.Background()
-	st := d.Standin
 	for _, topic := range []string{"order.deleted", "order.restored", "order.updated"} {
 		d.hook(t, topic, "v3")
 	}
@@ -336,19 +324,7 @@ func TestShopDayTrashedTwice(t *testing.T) {
 	_, order := d.rest(t, "POST", "/wp-json/wc/v3/orders", `{"status":"processing"}`, 201)
 	d.touch(order)
 
-	s := "wp-admin trash"
-	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=trash&_wpnonce=n", order), "", "https://shop.example/wp-admin/edit.php?post_type=shop_order"), "trashed", "1")
-	d.fires(s, "order.deleted", order)
-	s = "wp-admin restore at once"
-	redirected(t, d.adminForm(t, "GET", fmt.Sprintf("/wp-admin/post.php?post=%d&action=untrash&_wpnonce=n", order), "", ""), "untrashed", "1")
-	d.fires(s, "order.restored", order)
-
-	s = "cron trashes it"
-	require.True(t, st.TrashResource(order))
-	d.fires(s, "order.deleted", order)
-	waitUntil(t, 30*time.Second, "the order in reconciliation's trash snapshot", func() bool { return d.inTrashSnapshot("order", order) })
-	s = "WP-CLI restores it"
-	require.True(t, st.RestoreResource(order))
-	d.fires(s, "order.restored", order)
+	d.adminTrashRestoreOrder(t, order, "wp-admin trash", "wp-admin restore at once")
+	d.trashRestoreBehindBack(t, order, "cron trashes it", "WP-CLI restores it")
 	d.finish(t)
 }

@@ -319,9 +319,9 @@ redis.call('HSET', KEYS[2], 'st', 'retry')
 return 1
 `)
 
-// DeferJob puts a queued job back for later without counting an attempt
-// (the local lane of its webhook is full): XACK+XDEL and ZADD to the
-// delayed set, in one script.
+// DeferJob puts a queued job back for later without counting an attempt:
+// XACK+XDEL and ZADD to the delayed set, in one script. (The dispatcher
+// parks a full lane's jobs instead, see ParkJobs.)
 func (st *Site) DeferJob(ctx context.Context, q QueuedJob, delay time.Duration) error {
 	err := deferScript.Run(ctx, st.store.rdb, []string{st.readyKey(), st.jobKey(q.JobID)},
 		st.kp, QueueGroup, q.EntryID, itoa(q.JobID), delay.Milliseconds()).Err()

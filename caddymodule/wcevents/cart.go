@@ -27,9 +27,6 @@ const AddToCartTopic = "action.woocommerce_add_to_cart"
 // MaxForm is the most of a request body read for a door's fields: 64 KiB.
 const MaxForm = 64 << 10
 
-// MaxCartForm is the most of a request body ReadCartForm reads (MaxForm).
-const MaxCartForm = MaxForm
-
 // Cart is what an add-to-cart request says, for deriving its event.
 type Cart struct {
 	// Ajax is true for ?wc-ajax=add_to_cart (answered with JSON).
@@ -124,7 +121,7 @@ func (w Watch) Redirect(status int) bool {
 }
 
 // ReadCartForm sets w.Cart.Form from the query and an urlencoded body
-// (body is at most MaxCartForm bytes of it; a multipart body's fields are
+// (body is at most MaxForm bytes of it; a multipart body's fields are
 // not read), or for the Store API from its JSON body's id. It reports
 // false when the request adds nothing to a cart: the form door then is no
 // watched write.
