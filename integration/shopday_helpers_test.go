@@ -340,9 +340,14 @@ func (d *shopDay) adminTrashRestoreOrder(t *testing.T, id int64, trashStep, rest
 
 // trashRestoreBehindBack trashes an order in the stand-in (no proxy),
 // waits until a reconciliation pass has seen it in the trash, then
-// restores it, expecting order.deleted and order.restored.
+// restores it, expecting order.deleted and order.restored. A pass that ran
+// while an earlier trash lasted leaves the id in the snapshot until the
+// next pass sees it restored; that must happen first, or the wait below
+// would end before any pass saw this trash (and a trash and restore
+// between two passes are invisible to polling: they read as an update).
 func (d *shopDay) trashRestoreBehindBack(t *testing.T, id int64, trashStep, restoreStep string) {
 	t.Helper()
+	waitUntil(t, 30*time.Second, "a pass seeing the order out of the trash", func() bool { return !d.inTrashSnapshot("order", id) })
 	require.True(t, d.Standin.TrashResource(id))
 	d.fires(trashStep, "order.deleted", id)
 	waitUntil(t, 30*time.Second, "the order in reconciliation's trash snapshot", func() bool { return d.inTrashSnapshot("order", id) })

@@ -114,7 +114,8 @@ func (p *Caddy) Stop() {
 }
 
 // Reload loads a new Caddyfile through the admin API (POST /load with
-// Content-Type text/caddyfile); it returns once Caddy runs the new config.
+// Content-Type text/caddyfile); it returns once Caddy runs the new config
+// and has closed the old config's listeners (see waitOldListenersClosed).
 func (p *Caddy) Reload(caddyfile string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -132,7 +133,7 @@ func (p *Caddy) Reload(caddyfile string) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("reload: admin answered %d: %s", res.StatusCode, body)
 	}
-	return nil
+	return waitOldListenersClosed(p.PID(), 10*time.Second)
 }
 
 // ResetPeakRSS resets the process's VmHWM (writing 5 to clear_refs); it

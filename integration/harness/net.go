@@ -8,17 +8,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wcwebhooks/caddy-wc-webhooks/internal/freeport"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+func FreePort() (int, error) { return freeport.Pick() }
 
 // ServeLocal serves h on a free loopback port; the returned server's Addr
 // is set ("127.0.0.1:port").

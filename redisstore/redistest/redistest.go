@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/wcwebhooks/caddy-wc-webhooks/internal/freeport"
 )
 
 // startAttempts is how many free ports Start tries before giving up (another
@@ -57,7 +58,7 @@ func Client(t testing.TB) *redis.Client {
 
 // start makes one attempt on one free port.
 func start(t testing.TB, bin string) (string, error) {
-	port, err := freePort()
+	port, err := freeport.Pick()
 	if err != nil {
 		return "", err
 	}
@@ -93,15 +94,6 @@ func start(t testing.TB, bin string) (string, error) {
 			return "", fmt.Errorf("redis-server on port %d did not answer PING within %s: %s", port, readyTimeout, lastLines(out.String()))
 		}
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ping reports whether addr answers PING with PONG.
