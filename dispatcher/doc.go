@@ -31,6 +31,9 @@
 //     min(1 s, half the visibility margin)), counts the receive, drops
 //     the job when the webhook is gone, and reserves the delivery log id.
 //     A paused or disabled webhook's job is dropped (it gets nothing).
+//     A lane begins its next job while a worker sends the one before it,
+//     so the begin's round trip is not on the send's path; a begin that
+//     waited longer than a quarter of the visibility margin is done again.
 //  5. The POST is sent and its outcome recorded in one script: complete
 //     (XACK, log entry, failure_count reset) or fail (XACK, log entry,
 //     and either a retry in the delayed set or the final failure).
@@ -46,7 +49,8 @@
 // delayed job is due, when this process schedules a retry for it, and
 // otherwise at an interval that doubles from PromoteInterval (default
 // 250 ms) to 4 s while nothing is due. Stop hands jobs read but not
-// started back to the work stream at once. Entries a
+// sent (begun or not) back to the work stream at once, unless another
+// process has reclaimed them meanwhile. Entries a
 // crashed process held longer than VisibilityTimeout (default HTTPTimeout
 // + 30 s; must exceed the HTTP and ping timeouts) are reclaimed every
 // ReclaimInterval (default 5 s) with XAUTOCLAIM. A job picked up

@@ -26,6 +26,7 @@ type jobKey struct {
 type lane struct {
 	q      []work
 	active int
+	ahead  map[int64]*beginAhead // by job id, see ahead.go
 }
 
 type work struct {
@@ -78,7 +79,7 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 			var back []work
 			room := 0
 			if d.loopCtx.Err() != nil {
-				back, l.q = l.q, nil
+				back, l.q, l.ahead = l.q, nil, nil
 			} else {
 				room = d.takeUnpark(lk, l)
 			}
@@ -95,6 +96,10 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		}
 		w := l.q[0]
 		l.q = l.q[1:]
+		ahead := l.takeAheadLocked(w.q.JobID)
+		for _, next := range l.q[:min(len(l.q), d.cfg.MaxPerWebhook)] {
+			d.startAheadLocked(l, next)
+		}
 		room := d.takeUnpark(lk, l)
 		d.lanesMu.Unlock()
 		if room > 0 {
@@ -104,7 +109,7 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		select {
 		case d.sem <- struct{}{}:
 			if d.loopCtx.Err() == nil {
-				d.process(d.hardCtx, w)
+				d.process(d.hardCtx, w, ahead)
 			} else {
 				d.handBack(lk, []work{w})
 			}
@@ -151,15 +156,16 @@ func (d *Dispatcher) readBudget(ctx context.Context) int {
 	}
 }
 
-// process runs one job: begin (lease, receive count, delivery id), check
-// the webhook, send, and record the outcome in one script.
-func (d *Dispatcher) process(ctx context.Context, w work) {
+// process runs one job: begin (lease, receive count, delivery id; the one
+// started ahead when there is one), check the webhook, send, and record
+// the outcome in one script.
+func (d *Dispatcher) process(ctx context.Context, w work, ahead *beginAhead) {
 	site := w.ss.site
 	pol := d.cfg.policy()
 	// WithLazy: the fields are encoded only when something is logged, not
 	// once per job.
 	log := d.log.WithLazy(zap.String("site", site.Name()), zap.Int64("job", w.q.JobID), zap.Int64("webhook", w.q.WebhookID))
-	br, err := d.beginJob(ctx, w.ss, w.q)
+	br, err := d.begin(ctx, w, ahead)
 	outcome, job, hook := br.Outcome, br.Job, br.Webhook
 	if err != nil {
 		if ctx.Err() == nil {

@@ -127,7 +127,7 @@ func (d *Dispatcher) handBack(lk laneKey, ws []work) {
 	ss := ws[0].ss
 	ctx, cancel := context.WithTimeout(d.hardCtx, 5*time.Second)
 	defer cancel()
-	n, err := ss.site.RequeueJobs(ctx, qs)
+	n, err := ss.site.RequeueJobs(ctx, d.cfg.ConsumerName, qs)
 	if err != nil {
 		d.log.Warn("hand back unstarted jobs failed; reclaimed after the visibility timeout",
 			zap.String("site", lk.site), zap.Int("jobs", len(qs)), zap.Error(err))
@@ -148,7 +148,7 @@ func (d *Dispatcher) handBackQueued() {
 		for _, w := range l.q {
 			delete(d.inflight, jobKey{lk.site, w.q.JobID})
 		}
-		back[lk], l.q = l.q, nil
+		back[lk], l.q, l.ahead = l.q, nil, nil
 	}
 	d.lanesMu.Unlock()
 	d.signalFreed()

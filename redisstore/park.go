@@ -98,16 +98,19 @@ out[2] = redis.call('ZCARD', KEYS[2])
 return out
 `)
 
-// requeueScript: KEYS[1] = dq:ready. ARGV: prefix, group, then entry id,
-// job id, webhook id of each job. Returns how many were queued again.
+// requeueScript: KEYS[1] = dq:ready. ARGV: prefix, group, consumer, then
+// entry id, job id, webhook id of each job. Returns how many were queued
+// again.
 var requeueScript = redis.NewScript(luaJobs + `
 local n = 0
-for i = 3, #ARGV, 3 do
+for i = 4, #ARGV, 3 do
   local eid, jid, w = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('XACK', KEYS[1], ARGV[2], eid) == 1 then
+  local pe = redis.call('XPENDING', KEYS[1], ARGV[2], eid, eid, 1)
+  if #pe > 0 and pe[1][2] == ARGV[3] then
+    redis.call('XACK', KEYS[1], ARGV[2], eid)
     redis.call('XDEL', KEYS[1], eid)
     local st = redis.call('HGET', ARGV[1] .. 'dq:job:' .. jid, 'st')
-    if st == 'queued' or st == 'retry' then
+    if st == 'queued' or st == 'retry' or st == 'inflight' then
       redis.call('XADD', KEYS[1], '*', 'j', jid, 'w', w)
       n = n + 1
     end
@@ -225,18 +228,19 @@ func (st *Site) ParkedCount(ctx context.Context, webhookID int64) (int64, error)
 	return n, nil
 }
 
-// RequeueJobs hands jobs the consumer read but never started back to the
-// work stream at once (XACK+XDEL, then XADD of a new entry), in one script
-// per MaxBatch jobs, so any dispatcher takes them without waiting for the
-// visibility timeout (a stopping dispatcher calls it). A job no longer
-// pending, or already started or finished, is skipped. It returns how
-// many were queued again.
-func (st *Site) RequeueJobs(ctx context.Context, qs []QueuedJob) (int, error) {
+// RequeueJobs hands jobs consumer read but never sent back to the work
+// stream at once (XACK+XDEL, then XADD of a new entry), in one script per
+// MaxBatch jobs, so any dispatcher takes them without waiting for the
+// visibility timeout (a stopping dispatcher calls it). A job begun but not
+// sent ("inflight") goes back too; an entry no longer pending to consumer
+// (finished, or reclaimed by another dispatcher) is left alone, and a
+// finished job is not queued again. It returns how many were queued again.
+func (st *Site) RequeueJobs(ctx context.Context, consumer string, qs []QueuedJob) (int, error) {
 	total := 0
 	for len(qs) > 0 {
 		part := qs[:min(len(qs), MaxBatch)]
 		qs = qs[len(part):]
-		args := jobArgs([]any{st.kp, QueueGroup}, part)
+		args := jobArgs([]any{st.kp, QueueGroup, consumer}, part)
 		n, err := requeueScript.Run(ctx, st.store.rdb, []string{st.readyKey()}, args...).Int()
 		if err != nil {
 			return total, fmt.Errorf("redisstore: requeue jobs: %w", err)

@@ -94,19 +94,35 @@ func TestRecoverParkedAfterLease(t *testing.T) {
 	require.Len(t, back, 2)
 }
 
+// TestRequeueJobs: a stopping consumer hands back what it read and never
+// sent (begun ahead of its send or not), leaves a finished job finished,
+// and leaves alone entries pending to another consumer.
 func TestRequeueJobs(t *testing.T) {
 	ctx := context.Background()
-	_, site, _, jobs := parkSetup(t, 3)
-	n, err := site.RequeueJobs(ctx, jobs)
+	_, site, _, jobs := parkSetup(t, 4)
+	n, err := site.RequeueJobs(ctx, "another", jobs)
 	require.NoError(t, err)
-	require.Equal(t, 3, n)
+	require.Zero(t, n, "entries pending to another consumer are not taken")
+
+	begun, err := site.BeginJobs(ctx, "c", jobs[:2], redisstore.QueuePolicy{})
+	require.NoError(t, err)
+	require.Equal(t, redisstore.BeginOK, begun[1].Outcome)
+	fin, err := site.FinishJobs(ctx, []redisstore.Outcome{{Job: jobs[0], Success: true,
+		Delivery: &redisstore.Delivery{WebhookID: jobs[0].WebhookID, ResponseCode: "200"}}}, redisstore.QueuePolicy{})
+	require.NoError(t, err)
+	require.NoError(t, fin[0].Err)
+	n, err = site.RequeueJobs(ctx, "c", jobs)
+	require.NoError(t, err)
+	require.Equal(t, 3, n, "the begun job and the two not begun; not the finished one")
 	qs, err := site.QueueStats(ctx)
 	require.NoError(t, err)
 	require.Zero(t, qs.ReadyPending, "nothing left pending with the old consumer")
-	require.Equal(t, int64(3), qs.Ready)
 	_, back := readOne(t, site, "next")
 	require.Len(t, back, 3)
-	again, err := site.RequeueJobs(ctx, jobs)
+	for i, q := range back {
+		require.Equal(t, jobs[1+i].JobID, q.JobID)
+	}
+	again, err := site.RequeueJobs(ctx, "c", jobs)
 	require.NoError(t, err)
 	require.Zero(t, again, "old entries are gone")
 }

@@ -41,7 +41,8 @@ func syntheticReport() *report {
 	r.API = apiResult{Keys: api, Upstream: api, SmallN: 100, BigN: 10000, ListSmall: synthetic(100, time.Second, ms, 2*ms),
 		ListBig: synthetic(100, time.Second, ms, 2*ms), BytesPerWebhook: 1900}
 	r.Mem = memResult{Deliveries: 1000, Webhooks: 40, RequestBodyBytes: 300, RecordBytes: 1200, BytesPerDelivery: 1350}
-	r.Dispatch = dispatchResult{N: 1000, CaddyGot: 1000, BareGot: 1000, CaddyTime: time.Second, BareTime: 1500 * time.Millisecond,
+	r.Dispatch = dispatchResult{N: 1000, Queued: burst{Got: 1000, Time: time.Second}, Endpoint: burst{Got: 1000, Time: 2 * time.Second},
+		BareGot: 1000, BareTime: 1500 * time.Millisecond,
 		Rates: []rateResult{rate(100, 1, ms, 3*ms), rate(500, 1, ms, 20*ms), rate(1000, 1, 2*ms, 40*ms),
 			rate(100, 10, ms, 5*ms), rate(500, 10, 10*ms, 900*ms), rate(1000, 10, 100*ms, 3*time.Second)}}
 	r.Scale = scaleResult{Rate: 100, Seconds: 1, HooksPerSite: 10, DefaultPool: 20, PoolSize: 1100,

@@ -133,6 +133,14 @@ func (rc *receiver) wait(n int, timeout time.Duration) ([]time.Duration, int, ti
 	return append([]time.Duration(nil), rc.lat...), rc.dups, rc.last
 }
 
+// burst waits (at most 90 s) for n deliveries of the current run that
+// started at start and returns them as a burst.
+func (rc *receiver) burst(n int, start time.Time) burst {
+	lat, dups, last := rc.wait(n, 90*time.Second)
+	sortDur(lat)
+	return burst{Got: len(lat), Dups: dups, Time: last.Sub(start), Lat: lat}
+}
+
 // waitStall is wait that also gives up once no new delivery of the run
 // arrived for stall (a dispatcher that stopped delivering).
 func (rc *receiver) waitStall(n int, timeout, stall time.Duration) ([]time.Duration, int, time.Time) {
