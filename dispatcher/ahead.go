@@ -63,10 +63,13 @@ func (d *Dispatcher) begin(ctx context.Context, w work, a *beginAhead) (redissto
 	return d.beginJob(ctx, w.ss, w.q)
 }
 
-// aheadMaxAge is how long a begin started ahead may wait for its send: a
-// quarter of the visibility margin (VisibilityTimeout minus the longest
-// attempt), so that the entry's idle time at the attempt's end stays below
-// the visibility timeout and no other dispatcher reclaims it meanwhile.
+// aheadMaxAge is how long a begin started ahead may wait for its send: at
+// most a quarter of the visibility margin (VisibilityTimeout minus the
+// longest attempt), so that the entry's idle time at the attempt's end
+// stays below the visibility timeout and no other dispatcher reclaims it
+// meanwhile, and at most 1 s, so that the webhook read with it (status,
+// URL, secret) is as fresh as the dispatcher's webhook cache. A busy lane
+// sends within milliseconds; a lane of slow receivers begins again.
 func (c config) aheadMaxAge() time.Duration {
-	return (c.VisibilityTimeout - max(c.HTTPTimeout, c.PingTimeout)) / 4
+	return min(time.Second, (c.VisibilityTimeout-max(c.HTTPTimeout, c.PingTimeout))/4)
 }

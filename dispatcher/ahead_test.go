@@ -30,11 +30,15 @@ func aheadFixture() (*Dispatcher, *siteState, *atomic.Int32) {
 }
 
 // TestBeginUsesAFreshBeginAhead: a begin started ahead is used while it is
-// younger than a quarter of the visibility margin (1 s here); an old or
-// failed one is replaced by a new begin.
+// younger than 1 s (a quarter of the 4 s visibility margin here); an old
+// or failed one is replaced by a new begin.
 func TestBeginUsesAFreshBeginAhead(t *testing.T) {
 	d, ss, began := aheadFixture()
 	require.Equal(t, time.Second, d.cfg.aheadMaxAge())
+	short := config{Options: Options{HTTPTimeout: time.Second, VisibilityTimeout: 1200 * time.Millisecond}}
+	require.Equal(t, 50*time.Millisecond, short.aheadMaxAge(), "a quarter of a short visibility margin")
+	long := config{Options: Options{HTTPTimeout: time.Minute, VisibilityTimeout: 90 * time.Second}}
+	require.Equal(t, time.Second, long.aheadMaxAge(), "at most 1 s")
 	w := work{ss: ss, q: redisstore.QueuedJob{JobID: 7}}
 	done := make(chan struct{})
 	close(done)

@@ -33,7 +33,8 @@
 //     A paused or disabled webhook's job is dropped (it gets nothing).
 //     A lane begins its next job while a worker sends the one before it,
 //     so the begin's round trip is not on the send's path; a begin that
-//     waited longer than a quarter of the visibility margin is done again.
+//     waited longer than 1 s (or a quarter of the visibility margin) is
+//     done again.
 //  5. The POST is sent and its outcome recorded in one script: complete
 //     (XACK, log entry, failure_count reset) or fail (XACK, log entry,
 //     and either a retry in the delayed set or the final failure).

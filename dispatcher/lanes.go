@@ -69,6 +69,7 @@ func (d *Dispatcher) submit(ss *siteState, q redisstore.QueuedJob) bool {
 // back as the lane gets room.
 func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 	defer d.wg.Done()
+	var rec outcomes
 	for {
 		d.lanesMu.Lock()
 		if len(l.q) == 0 || d.loopCtx.Err() != nil {
@@ -97,8 +98,8 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		w := l.q[0]
 		l.q = l.q[1:]
 		ahead := l.takeAheadLocked(w.q.JobID)
-		for _, next := range l.q[:min(len(l.q), d.cfg.MaxPerWebhook)] {
-			d.startAheadLocked(l, next)
+		if len(l.q) > 0 {
+			d.startAheadLocked(l, l.q[0])
 		}
 		room := d.takeUnpark(lk, l)
 		d.lanesMu.Unlock()
@@ -109,7 +110,7 @@ func (d *Dispatcher) laneWorker(lk laneKey, l *lane) {
 		select {
 		case d.sem <- struct{}{}:
 			if d.loopCtx.Err() == nil {
-				d.process(d.hardCtx, w, ahead)
+				d.process(d.hardCtx, w, ahead, &rec)
 			} else {
 				d.handBack(lk, []work{w})
 			}
@@ -158,8 +159,8 @@ func (d *Dispatcher) readBudget(ctx context.Context) int {
 
 // process runs one job: begin (lease, receive count, delivery id; the one
 // started ahead when there is one), check the webhook, send, and record
-// the outcome in one script.
-func (d *Dispatcher) process(ctx context.Context, w work, ahead *beginAhead) {
+// the outcome in one script (in the background, through rec).
+func (d *Dispatcher) process(ctx context.Context, w work, ahead *beginAhead, rec *outcomes) {
 	site := w.ss.site
 	pol := d.cfg.policy()
 	// WithLazy: the fields are encoded only when something is logged, not
@@ -197,13 +198,28 @@ func (d *Dispatcher) process(ctx context.Context, w work, ahead *beginAhead) {
 	if ctx.Err() != nil {
 		return // hard stop: the attempt is left for reclaim, nothing recorded
 	}
-	// The outcome is recorded while this worker moves on to its lane's next
-	// job: the entry stays pending (redelivered after a crash) until the
-	// script has run, and Stop waits for it.
+	rec.start(d, func() { d.record(ctx, w, job, a, log) })
+}
+
+// outcomes is one lane worker's outcome recording. An outcome is recorded
+// while the worker moves on to its lane's next job: the entry stays pending
+// (redelivered after a crash) until the script has run, and Stop waits for
+// it. At most one is under way per worker, so that a crash repeats at most
+// two attempts per worker (the one sent and the one being recorded).
+type outcomes struct{ last chan struct{} }
+
+// start runs record in the background once the previous one has finished.
+func (o *outcomes) start(d *Dispatcher, record func()) {
+	if o.last != nil {
+		<-o.last
+	}
+	done := make(chan struct{})
+	o.last = done
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		d.record(ctx, w, job, a, log)
+		defer close(done)
+		record()
 	}()
 }
 

@@ -129,7 +129,7 @@ func (r *report) writeDispatch(b *strings.Builder) {
 	sz := r.Sizes
 	d := r.Dispatch
 	fmt.Fprintf(b, "## 4. Dispatch\n\nWebhooks point at a local Go receiver (answers 200 at once; `allow_networks 127.0.0.0/8`, other dispatch "+
-		"settings default: `max_per_webhook 4`, `max_concurrent 64`). Events are POSTed to `/wp-json/wc-webhooks/v1/events` over HTTPS.\n\n")
+		"settings default: `max_per_webhook 4`, `max_concurrent 64`). Events are POSTed to `/wp-json/wc-webhooks/v1/events` over HTTPS (the burst also appends them straight to the event stream).\n\n")
 	if r.skipped(b, "dispatch") {
 		return
 	}
