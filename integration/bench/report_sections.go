@@ -32,11 +32,7 @@ func (r *report) writePass(b *strings.Builder) {
 		return
 	}
 	p := r.Pass
-	prps, p50, p99, perr := merged(p.Plain)
-	mrps, m50, m99, merr := merged(p.Module)
-	b.WriteString("| site | requests/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: |\n")
-	fmt.Fprintf(b, "| plain `reverse_proxy` | %.0f | %s | %s | %d |\n", prps, ms(p50), ms(p99), perr)
-	fmt.Fprintf(b, "| `wc_webhooks` + `reverse_proxy` | %.0f | %s | %s | %d |\n\n", mrps, ms(m50), ms(m99), merr)
+	prps, mrps := sitesTable(b, "requests/s", p.Plain, p.Module)
 	ratios := roundRatios(p.Plain, p.Module)
 	var rs []string
 	for _, x := range ratios {
@@ -76,14 +72,26 @@ func (r *report) writeWrites(b *strings.Builder) {
 		return
 	}
 	w := r.Writes
-	prps, p50, p99, perr := merged(w.Plain)
-	mrps, m50, m99, merr := merged(w.Module)
-	b.WriteString("| site | creates/s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: |\n")
-	fmt.Fprintf(b, "| plain `reverse_proxy` | %.0f | %s | %s | %d |\n", prps, ms(p50), ms(p99), perr)
-	fmt.Fprintf(b, "| `wc_webhooks` + `reverse_proxy` | %.0f | %s | %s | %d |\n\n", mrps, ms(m50), ms(m99), merr)
+	sitesTable(b, "creates/s", w.Plain, w.Module)
 	a50, a99 := r.writeAdded()
 	fmt.Fprintf(b, "Added by the module: **p50 %s ms, p99 %s ms**. `order.created` deliveries received for the module's creates: "+
 		"%d of %d. Peak RSS: %s.\n\n", signedMs(a50), signedMs(a99), w.Delivered, w.Expected, mib(w.RSSKiB))
+}
+
+// sitesTable writes the plain `reverse_proxy` and module rows of one
+// scenario (rate in unit, p50, p99, errors over all rounds) and returns
+// the two rates.
+func sitesTable(b *strings.Builder, unit string, plain, module []result) (plainRate, moduleRate float64) {
+	fmt.Fprintf(b, "| site | %s | p50 ms | p99 ms | errors |\n| --- | ---: | ---: | ---: | ---: |\n", unit)
+	row := func(name string, rs []result) float64 {
+		rate, p50, p99, errs := merged(rs)
+		fmt.Fprintf(b, "| %s | %.0f | %s | %s | %d |\n", name, rate, ms(p50), ms(p99), errs)
+		return rate
+	}
+	plainRate = row("plain `reverse_proxy`", plain)
+	moduleRate = row("`wc_webhooks` + `reverse_proxy`", module)
+	b.WriteString("\n")
+	return plainRate, moduleRate
 }
 
 func apiRow(b *strings.Builder, name string, k, u result) {
